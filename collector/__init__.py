@@ -1,0 +1,1 @@
+"""The collector: verified ingest, transparency log, anchoring and the evidence API."""

@@ -1,0 +1,1 @@
+"""The in-vehicle agent: capture -> batch -> seal -> spool -> publish."""

@@ -1,0 +1,1 @@
+"""MCU <-> gateway serial protocol: framing, checks, link authentication (see SPEC.md)."""

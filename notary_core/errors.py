@@ -1,0 +1,82 @@
+"""The two error families of the project, with stable reason codes.
+
+`BadData`: the input is wrong (forged, corrupted, malformed, oversized, replayed). Retrying
+will not help; keep the bytes (quarantine) and report the reason code.
+`Unreachable`: a system we depend on did not answer (broker, database, chain node). The
+input may be fine; retry later.
+
+Reason codes are part of the protocol (docs/protocol.md §Reason codes): never rename one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Stable, machine-readable reason codes."""
+
+    # Encoding
+    MALFORMED = "MALFORMED"
+    NON_CANONICAL = "NON_CANONICAL"
+    TOO_LARGE = "TOO_LARGE"
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
+    UNKNOWN_KIND = "UNKNOWN_KIND"
+    # Hashing and proofs
+    BAD_HASH_LENGTH = "BAD_HASH_LENGTH"
+    ROOT_MISMATCH = "ROOT_MISMATCH"
+    BAD_PROOF = "BAD_PROOF"
+    BAD_INDEX = "BAD_INDEX"
+    BAD_TREE_SIZE = "BAD_TREE_SIZE"
+    # Signatures and keys
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    UNSUPPORTED_ALGORITHM = "UNSUPPORTED_ALGORITHM"
+    KEY_MISMATCH = "KEY_MISMATCH"
+    BAD_KEY = "BAD_KEY"
+    # Batches and chains
+    COUNT_MISMATCH = "COUNT_MISMATCH"
+    CHAIN_BROKEN = "CHAIN_BROKEN"
+    # Checkpoints
+    BAD_CHECKPOINT = "BAD_CHECKPOINT"
+    UNKNOWN_KEY = "UNKNOWN_KEY"
+    ORIGIN_MISMATCH = "ORIGIN_MISMATCH"
+    # Systems
+    UNREACHABLE = "UNREACHABLE"
+
+
+class NotaryError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    reason: Reason
+
+    def __init__(self, reason: Reason, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.fields: dict[str, Any] = fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """The structured form used in transcripts, quarantine rows and API errors."""
+        out: dict[str, Any] = {"reason": str(self.reason), "message": self.message}
+        for key, value in self.fields.items():
+            out[key] = value.hex() if isinstance(value, bytes | bytearray) else value
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+
+class BadData(NotaryError):
+    """The input is wrong. Keep it, report the reason, do not retry."""
+
+
+class Unreachable(NotaryError):
+    """A system we depend on did not answer. Retry later; the input may be fine."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(Reason.UNREACHABLE, message, **fields)
+
+
+def too_large(what: str, size: int, limit: int) -> BadData:
+    return BadData(Reason.TOO_LARGE, f"{what} is {size}, limit {limit}", size=size, limit=limit)

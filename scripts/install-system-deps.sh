@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the real systems the tests run against. Idempotent: does nothing when all are there.
+# Debian packages: mosquitto (MQTT broker), postgresql (scale-out store), gcc (C reference encoder).
+# npm: @foundry-rs/anvil (local EVM node; the package ships its binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x tools/node_modules/.bin/anvil ]; then
+  echo "installing anvil from npm into tools/node_modules"
+  npm install --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
+fi
+echo "system dependencies ready"

@@ -1,0 +1,1 @@
+"""Standalone, offline verifier of evidence bundles. Imports only notary_core."""

@@ -1,0 +1,1 @@
+"""The `vnotary` command: one entry point, one subcommand per part."""
