@@ -112,7 +112,7 @@ class NoteVerifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         """Parse `<name>+<hash hex>+<base64(0x01 || key)>` and check the hash matches."""
-        parts = vkey.split("+")
+        parts = vkey.split("+", 2)
         if len(parts) != 3:
             raise BadData(Reason.BAD_KEY, "verifier key must be name+hash+key")
         name, hash_hex, key_b64 = parts

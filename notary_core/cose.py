@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
+from collections.abc import Mapping
 from typing import Any
 
 import cbor2
@@ -156,12 +157,12 @@ def parse_sign1(data: bytes, limit: int) -> Sign1:
         if value.tag != COSE_SIGN1_TAG:
             raise BadData(Reason.MALFORMED, f"CBOR tag {value.tag} is not COSE_Sign1")
         value = value.value
-    if not (isinstance(value, list) and len(value) == 4):
+    if not (isinstance(value, list | tuple) and len(value) == 4):
         raise BadData(Reason.MALFORMED, "COSE_Sign1 must be an array of 4")
     protected, unprotected, payload, signature = value
     if not (
         isinstance(protected, bytes)
-        and isinstance(unprotected, dict)
+        and isinstance(unprotected, Mapping)
         and isinstance(payload, bytes)
         and isinstance(signature, bytes)
     ):

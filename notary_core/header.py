@@ -9,6 +9,7 @@ an error: it would mean a meaning we cannot check.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,13 +145,17 @@ def _is_bytes(v: Any, size: int) -> bool:
     return isinstance(v, bytes) and len(v) == size
 
 
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A device id is also an MQTT topic level and a certificate CN: no '/', '+', '#'."""
+
+
 def _is_text(v: Any) -> bool:
     return isinstance(v, str) and 0 < len(v.encode("utf-8")) <= limits.MAX_TEXT_FIELD
 
 
 def _validate(h: BatchHeader) -> None:
     problems = []
-    if not _is_text(h.device_id):
+    if not (isinstance(h.device_id, str) and DEVICE_ID_RE.fullmatch(h.device_id)):
         problems.append("device_id")
     if not _is_bytes(h.boot_id, 16):
         problems.append("boot_id")

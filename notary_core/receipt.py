@@ -1,0 +1,84 @@
+"""The collector's signed receipt for a batch (docs/protocol.md §Receipt).
+
+Only a valid receipt releases a batch from the agent's spool. It is a COSE_Sign1 by the
+collector key over the deterministic CBOR map:
+
+    1: version (1)   2: device_id   3: batch_seq   4: header_hash (32)
+    5: status        6: received_utc_ns            7: log_index (entry in the transparency log)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from notary_core import cbor, cose, limits
+from notary_core.errors import BadData, Reason
+
+RECEIPT_VERSION = 1
+RECEIPT_CONTENT_TYPE = "application/vnd.vnotary.receipt+cbor; v=1"
+MAX_RECEIPT_SIZE = 1024
+
+
+class ReceiptStatus(IntEnum):
+    STORED = 0  # verified and durably stored (or already stored: idempotent re-send)
+    REJECTED = 1  # verified as bad and quarantined; the agent must not re-send it forever
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    device_id: str
+    batch_seq: int
+    header_hash: bytes
+    status: ReceiptStatus
+    received_utc_ns: int
+    log_index: int
+
+    def to_cbor(self) -> bytes:
+        return cbor.dumps(
+            {
+                1: RECEIPT_VERSION,
+                2: self.device_id,
+                3: self.batch_seq,
+                4: self.header_hash,
+                5: int(self.status),
+                6: self.received_utc_ns,
+                7: self.log_index,
+            }
+        )
+
+    def sign(self, signer: cose.Signer) -> bytes:
+        return cose.sign1(signer, self.to_cbor(), RECEIPT_CONTENT_TYPE)
+
+
+def open_receipt(data: bytes, collector_key: cose.PublicKey) -> Receipt:
+    """Verify a receipt against the pinned collector key and parse it. Raises BadData."""
+    message = cose.parse_sign1(data, MAX_RECEIPT_SIZE)
+    if message.content_type != RECEIPT_CONTENT_TYPE:
+        raise BadData(Reason.MALFORMED, f"content type {message.content_type!r}")
+    payload = message.verify(collector_key)
+    value: Any = cbor.loads(payload, MAX_RECEIPT_SIZE, "receipt")
+    if not isinstance(value, dict) or value.get(1) != RECEIPT_VERSION:
+        raise BadData(Reason.UNSUPPORTED_VERSION, "receipt version")
+    try:
+        receipt = Receipt(
+            device_id=value[2],
+            batch_seq=value[3],
+            header_hash=value[4],
+            status=ReceiptStatus(value[5]),
+            received_utc_ns=value[6],
+            log_index=value[7],
+        )
+    except (KeyError, ValueError) as exc:
+        raise BadData(Reason.MALFORMED, f"receipt field: {exc}") from None
+    if not (
+        isinstance(receipt.device_id, str)
+        and isinstance(receipt.batch_seq, int)
+        and isinstance(receipt.header_hash, bytes)
+        and len(receipt.header_hash) == limits.HASH_SIZE
+        and isinstance(receipt.received_utc_ns, int)
+        and isinstance(receipt.log_index, int)
+    ):
+        raise BadData(Reason.MALFORMED, "receipt fields have the wrong types")
+    return receipt
