@@ -157,23 +157,18 @@ def sign_checkpoint(cp: Checkpoint, signers: Iterable[NoteSigner]) -> bytes:
     return body + b"\n" + "".join(lines).encode("utf-8")
 
 
-def open_checkpoint(
-    note: bytes, verifiers: Iterable[NoteVerifier], origin: str | None = None
-) -> Checkpoint:
-    """Verify a signed checkpoint against known keys and return it.
+def open_note(note: bytes, verifiers: Iterable[NoteVerifier]) -> bytes:
+    """Verify a C2SP signed note against known keys; return its text (body).
 
     At least one known key must have signed; a signature by a known key that does not
     verify is an error; signatures by unknown keys are ignored (they may be witnesses).
     """
     if len(note) > limits.MAX_CHECKPOINT_SIZE:
-        raise too_large("checkpoint", len(note), limits.MAX_CHECKPOINT_SIZE)
+        raise too_large("signed note", len(note), limits.MAX_CHECKPOINT_SIZE)
     split = note.rfind(b"\n\n")
     if split < 0:
         raise BadData(Reason.BAD_CHECKPOINT, "signed note has no signature block")
     body, sig_block = note[: split + 1], note[split + 2 :]
-    cp = Checkpoint.parse_body(body)
-    if origin is not None and cp.origin != origin:
-        raise BadData(Reason.ORIGIN_MISMATCH, f"origin {cp.origin!r}, expected {origin!r}")
     try:
         sig_text = sig_block.decode("utf-8")
     except UnicodeDecodeError:
@@ -199,9 +194,19 @@ def open_checkpoint(
             verifier.public.verify(blob[4:], body)
         except InvalidSignature:
             raise BadData(
-                Reason.BAD_SIGNATURE, f"checkpoint signature by {name} does not verify"
+                Reason.BAD_SIGNATURE, f"note signature by {name} does not verify"
             ) from None
         verified += 1
     if not verified:
         raise BadData(Reason.UNKNOWN_KEY, "no signature by a known key")
+    return body
+
+
+def open_checkpoint(
+    note: bytes, verifiers: Iterable[NoteVerifier], origin: str | None = None
+) -> Checkpoint:
+    """Verify a signed checkpoint against known keys and return it (see `open_note`)."""
+    cp = Checkpoint.parse_body(open_note(note, verifiers))
+    if origin is not None and cp.origin != origin:
+        raise BadData(Reason.ORIGIN_MISMATCH, f"origin {cp.origin!r}, expected {origin!r}")
     return cp

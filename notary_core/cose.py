@@ -7,9 +7,9 @@ empty; external AAD is empty. ES256 signatures are r || s, 32 bytes each (RFC 90
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from collections.abc import Mapping
 from typing import Any
 
 import cbor2
