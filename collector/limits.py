@@ -1,0 +1,23 @@
+"""Bounds of the collector (the core's limits bound the formats; these bound the service)."""
+
+from __future__ import annotations
+
+from notary_core import limits as core
+
+MAX_QUARANTINE_PAYLOAD = core.MAX_BATCH_PAYLOAD
+"""Bytes kept per quarantined input: an oversize payload is kept truncated to this, with
+its true size in the detail, so a flood of huge garbage cannot fill the disk faster than
+the broker's own message limit allows."""
+
+MAX_TOPIC = 256
+"""vn/v1/dev/<64-char device id>/batch is ~80 characters."""
+
+MAX_PROOF_SPAN = core.MAX_TREE_SIZE
+"""Tree sizes asked of the API are checked against the log itself."""
+
+INGEST_QUEUE = 256
+"""Messages waiting for the single ingest task: back-pressure the MQTT thread beyond this."""
+
+DEFAULT_ANCHOR_INTERVAL_S = 60.0
+DEFAULT_CHECKPOINT_INTERVAL_S = 1.0
+DEFAULT_CONFIRMATIONS = 12

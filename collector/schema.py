@@ -1,0 +1,59 @@
+"""Schema migrations for both backends, written once with two type spellings.
+
+Each migration is applied in its own transaction and recorded in schema_version, so an
+upgrade is resumable and a database is never half-migrated. Append, never edit.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE tlog_meta (id INTEGER PRIMARY KEY, size {BIG} NOT NULL);
+    INSERT INTO tlog_meta (id, size) VALUES (1, 0);
+    CREATE TABLE tlog_leaves (idx {BIG} PRIMARY KEY, leaf {BLOB} NOT NULL,
+        added_utc_ns {BIG} NOT NULL);
+    CREATE TABLE tlog_nodes (level INTEGER NOT NULL, idx {BIG} NOT NULL, hash {BLOB} NOT NULL,
+        PRIMARY KEY (level, idx)) {NOROWID};
+    CREATE TABLE checkpoints (size {BIG} PRIMARY KEY, root {BLOB} NOT NULL, note {BLOB} NOT NULL,
+        signed_utc_ns {BIG} NOT NULL);
+    CREATE TABLE batches (device_id TEXT NOT NULL, batch_seq {BIG} NOT NULL,
+        header_hash {BLOB} NOT NULL, prev_header_hash {BLOB} NOT NULL,
+        signed_header {BLOB} NOT NULL, salt_key {BLOB} NOT NULL, records_z {BLOB} NOT NULL,
+        record_count INTEGER NOT NULL, first_utc_ns {BIG} NOT NULL, last_utc_ns {BIG} NOT NULL,
+        received_utc_ns {BIG} NOT NULL, log_index {BIG} NOT NULL UNIQUE,
+        PRIMARY KEY (device_id, batch_seq));
+    CREATE INDEX batches_by_time ON batches (device_id, first_utc_ns);
+    CREATE TABLE gaps (device_id TEXT NOT NULL, first_seq {BIG} NOT NULL,
+        last_seq {BIG} NOT NULL, opened_utc_ns {BIG} NOT NULL, closed_utc_ns {BIG});
+    CREATE INDEX gaps_by_device ON gaps (device_id, first_seq);
+    CREATE TABLE quarantine (id {SERIAL}, received_utc_ns {BIG} NOT NULL, topic TEXT NOT NULL,
+        device_id TEXT, batch_seq {BIG}, reason TEXT NOT NULL, detail TEXT NOT NULL,
+        payload {BLOB} NOT NULL);
+    CREATE INDEX quarantine_by_reason ON quarantine (reason, id);
+    CREATE TABLE device_keys (device_id TEXT NOT NULL, key_id {BLOB} NOT NULL,
+        spki {BLOB} NOT NULL, not_before_ns {BIG} NOT NULL, not_after_ns {BIG},
+        revoked_utc_ns {BIG}, log_index {BIG} NOT NULL, PRIMARY KEY (device_id, key_id));
+    CREATE TABLE anchors (size {BIG} PRIMARY KEY, root {BLOB} NOT NULL,
+        prev_root {BLOB} NOT NULL, status TEXT NOT NULL, tx_hash {BLOB}, block_number {BIG},
+        block_hash {BLOB}, chain_id {BIG}, contract TEXT, attempts INTEGER NOT NULL,
+        updated_utc_ns {BIG} NOT NULL);
+    """,
+)
+
+SQLITE = {
+    "BIG": "INTEGER",
+    "BLOB": "BLOB",
+    "NOROWID": "WITHOUT ROWID",
+    "SERIAL": "INTEGER PRIMARY KEY AUTOINCREMENT",
+}
+POSTGRES = {
+    "BIG": "BIGINT",
+    "BLOB": "BYTEA",
+    "NOROWID": "",
+    "SERIAL": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+}
+
+
+def statements(migration: str, dialect: dict[str, str]) -> list[str]:
+    return [s.strip() for s in migration.format(**dialect).split(";") if s.strip()]

@@ -1,0 +1,86 @@
+"""PostgreSQL backend (scale-out): psycopg 3 async, one connection, row lock on the log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+
+from collector import schema, tlog
+from collector.store import Row, Store, Tx
+from notary_core.errors import Unreachable
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class _PgTx(Tx):
+    def __init__(self, cur: psycopg.AsyncCursor[Any]) -> None:
+        self._cur = cur
+
+    async def exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._cur.execute(_pg(sql), params)
+
+    async def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self._cur.executemany(_pg(sql), rows)
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        await self._cur.execute(_pg(sql), params)
+        return [tuple(r) for r in await self._cur.fetchall()]
+
+
+class PostgresStore(Store):
+    # Several collector processes may share one database: the meta row lock serialises
+    # log appends, and each process reloads its frontier if another one appended.
+    _lock_meta_sql = "SELECT size FROM tlog_meta WHERE id = 1 FOR UPDATE"
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+        self.frontier = tlog.Frontier()
+
+    @classmethod
+    async def open(cls, dsn: str) -> PostgresStore:
+        try:
+            conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise Unreachable(f"PostgreSQL: {exc}") from None
+        try:
+            store = cls(conn)
+            await store._migrate()
+            await store.init_frontier()
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _migrate(self) -> None:
+        async with self.transaction() as tx:
+            # One migrator at a time across processes.
+            await tx.exec("SELECT pg_advisory_xact_lock(7236)")
+            await tx.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            row = await tx.one("SELECT MAX(version) FROM schema_version")
+            done = row[0] if row and row[0] is not None else 0
+            for number, migration in enumerate(schema.MIGRATIONS, start=1):
+                if number <= done:
+                    continue
+                for stmt in schema.statements(migration, schema.POSTGRES):
+                    await tx.exec(stmt)
+                await tx.exec("INSERT INTO schema_version (version) VALUES (?)", (number,))
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Tx]:
+        try:
+            async with self._conn.transaction(), self._conn.cursor() as cur:
+                yield _PgTx(cur)
+        except psycopg.OperationalError as exc:
+            raise Unreachable(f"PostgreSQL: {exc}") from None
+
+    def transaction(self) -> Any:
+        return self._transaction()
+
+    async def close(self) -> None:
+        await self._conn.close()
