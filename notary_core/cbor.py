@@ -31,7 +31,7 @@ def loads(data: bytes, limit: int, what: str) -> Any:
     try:
         again = dumps(value)
     except Exception as exc:
-        raise BadData(Reason.NON_CANONICAL, f"{what} cannot be re-encoded: {exc}") from None
+        raise BadData(Reason.MALFORMED, f"{what} is not a CBOR data item: {exc}") from None
     if again != data:
         raise BadData(Reason.NON_CANONICAL, f"{what} is not deterministic CBOR")
     return value
