@@ -1,0 +1,97 @@
+"""The broker as deployed (mTLS + per-device ACL): a device cannot speak for another one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.reasoncodes import ReasonCode
+
+from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client, mqtt_broker
+from tests.infra.pki import evil_ca
+
+__all__ = ["mqtt_broker"]
+pytestmark = pytest.mark.integration
+
+
+def test_device_cert_for_another_device_is_refused_by_acl(mqtt_broker: MosquittoBroker) -> None:
+    """edge-002's certificate cannot publish as edge-001: MQTT v5 PUBACK "Not authorized"
+    (mosquitto 2.0.11 then drops the connection) and the collector never sees the message."""
+    got: list[tuple[str, bytes]] = []
+    arrived = threading.Event()
+    sub = connect_client(mqtt_broker, "collector")
+
+    def on_message(c: object, u: object, msg: mqtt.MQTTMessage) -> None:
+        got.append((msg.topic, msg.payload))
+        arrived.set()
+
+    sub.on_message = on_message
+    sub.subscribe("vn/v1/dev/+/batch", qos=1)
+    acks: dict[int, int] = {}
+
+    def on_publish(c: object, u: object, mid: int, rc: ReasonCode, props: object) -> None:
+        acks[mid] = rc.value
+
+    try:
+        dev = connect_client(mqtt_broker, "edge-002")
+        dev.on_publish = on_publish
+        forged = dev.publish("vn/v1/dev/edge-001/batch", b"forged", qos=1)
+        forged.wait_for_publish(5)
+        assert acks[forged.mid] == 0x87  # MQTT v5 "Not authorized"
+        close_client(dev)
+        assert not arrived.wait(0.5)
+        dev = connect_client(mqtt_broker, "edge-002")
+        dev.on_publish = on_publish
+        own = dev.publish("vn/v1/dev/edge-002/batch", b"own", qos=1)
+        own.wait_for_publish(5)
+        assert acks[own.mid] == 0
+        assert arrived.wait(5)
+        close_client(dev)
+        assert got == [("vn/v1/dev/edge-002/batch", b"own")]
+    finally:
+        close_client(sub)
+
+
+def test_certificate_from_untrusted_ca_is_refused(
+    mqtt_broker: MosquittoBroker, tmp_path: Path
+) -> None:
+    evil = evil_ca(tmp_path / "evil").client("edge-001")
+    with pytest.raises(ConnectionRefusedError):
+        connect_client(mqtt_broker, evil, client_id="edge-001")
+
+
+def test_broker_restarts_on_the_same_port(mqtt_broker: MosquittoBroker) -> None:
+    port = mqtt_broker.port
+    mqtt_broker.stop()
+    with pytest.raises(ConnectionRefusedError):
+        connect_client(mqtt_broker, "edge-001", timeout=1)
+    mqtt_broker.start()
+    assert mqtt_broker.port == port
+    c = connect_client(mqtt_broker, "edge-001")
+    close_client(c)
+
+
+def test_collector_shared_subscription_and_receipt_topic(mqtt_broker: MosquittoBroker) -> None:
+    """The collector reads batches through $share and writes receipts the device receives."""
+    batches: list[bytes] = []
+    receipts: list[bytes] = []
+    got_batch, got_receipt = threading.Event(), threading.Event()
+    col = connect_client(mqtt_broker, "collector")
+    dev = connect_client(mqtt_broker, "edge-001")
+    col.on_message = lambda c, u, m: (batches.append(m.payload), got_batch.set())
+    dev.on_message = lambda c, u, m: (receipts.append(m.payload), got_receipt.set())
+    try:
+        col.subscribe("$share/collectors/vn/v1/dev/+/batch", qos=1)
+        dev.subscribe("vn/v1/dev/edge-001/receipt", qos=1)
+        time.sleep(0.2)
+        dev.publish("vn/v1/dev/edge-001/batch", b"b", qos=1).wait_for_publish(5)
+        assert got_batch.wait(5)
+        col.publish("vn/v1/dev/edge-001/receipt", b"r", qos=1).wait_for_publish(5)
+        assert got_receipt.wait(5)
+        assert (batches, receipts) == ([b"b"], [b"r"])
+    finally:
+        close_client(dev)
+        close_client(col)
