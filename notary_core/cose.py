@@ -98,11 +98,12 @@ class Signer:
     alg: Alg
     key: PrivateKey
     public: PublicKey
+    deterministic: bool = False  # ES256 per RFC 6979 (used for reproducible test vectors)
 
     @classmethod
-    def from_key(cls, key: PrivateKey) -> Signer:
+    def from_key(cls, key: PrivateKey, *, deterministic: bool = False) -> Signer:
         public = PublicKey.from_key(key.public_key())
-        return cls(public.alg, key, public)
+        return cls(public.alg, key, public, deterministic)
 
     @property
     def kid(self) -> bytes:
@@ -111,7 +112,8 @@ class Signer:
     def sign_raw(self, message: bytes) -> bytes:
         if isinstance(self.key, ed25519.Ed25519PrivateKey):
             return self.key.sign(message)
-        r, s = decode_dss_signature(self.key.sign(message, ec.ECDSA(hashes.SHA256())))
+        algorithm = ec.ECDSA(hashes.SHA256(), deterministic_signing=self.deterministic)
+        r, s = decode_dss_signature(self.key.sign(message, algorithm))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
