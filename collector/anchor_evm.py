@@ -1,0 +1,173 @@
+"""web3.py backend of `Anchor`: signs locally, talks JSON-RPC over HTTP, wraps every error.
+
+Sync web3 in a worker thread (asyncio.to_thread) with our own requests session, closed on
+exit; anchoring runs at a few transactions per minute, so the thread hop is irrelevant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import requests
+from eth_account import Account
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+from web3.exceptions import TransactionNotFound
+from web3.types import TxParams
+
+from collector.anchor import Anchor, AnchorUnavailable, Head, Mined
+
+ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "Anchor.json"
+ANCHOR_GAS = 40_000  # measured ~24k; explicit so a send needs no estimate round trip
+T = TypeVar("T")
+
+
+def load_artifact(path: Path = ARTIFACT) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+class EvmAnchor(Anchor):
+    def __init__(
+        self, rpc_url: str, private_key: str, contract: str, chain_id: int, timeout_s: float = 5.0
+    ) -> None:
+        self._session = requests.Session()
+        provider = HTTPProvider(
+            rpc_url,
+            session=self._session,
+            request_kwargs={"timeout": timeout_s},
+            exception_retry_configuration=None,
+        )
+        self.w3 = Web3(provider)
+        self.account = Account.from_key(private_key)
+        self._address = Web3.to_checksum_address(contract)
+        self.contract = str(self._address)
+        self.chain_id = chain_id
+        self._c = self.w3.eth.contract(address=self._address, abi=load_artifact()["abi"])
+        self._topic_hex = Web3.to_hex(HexBytes(self._c.events.Anchored().topic))
+
+    @classmethod
+    async def connect(cls, rpc_url: str, private_key: str, contract: str) -> EvmAnchor:
+        probe = cls(rpc_url, private_key, contract, 0)
+        try:
+            probe.chain_id = await probe._call(lambda: int(probe.w3.eth.chain_id))
+        except BaseException:
+            await probe.close()
+            raise
+        return probe
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(fn)
+        except TransactionNotFound:
+            raise
+        except Exception as exc:  # requests, web3, eth_* all raise their own types
+            raise AnchorUnavailable(f"chain node: {type(exc).__name__}: {exc}"[:300]) from None
+
+    async def send(self, size: int, root: bytes, prev_root: bytes) -> bytes:
+        def go() -> bytes:
+            nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            base = self.w3.eth.get_block("latest")["baseFeePerGas"]
+            tx = self._c.functions.anchor(size, root, prev_root).build_transaction(
+                cast(
+                    TxParams,
+                    {
+                        "from": self.account.address,
+                        "nonce": nonce,
+                        "gas": ANCHOR_GAS,
+                        "chainId": self.chain_id,
+                        "maxFeePerGas": 2 * base + 10**9,
+                        "maxPriorityFeePerGas": 10**9,
+                    },
+                )
+            )
+            signed = self.account.sign_transaction(tx)
+            return bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+
+        return await self._call(go)
+
+    async def status(self, tx_hash: bytes) -> Mined | str:
+        def go() -> Mined | str:
+            try:
+                r = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                try:
+                    self.w3.eth.get_transaction(HexBytes(tx_hash))
+                except TransactionNotFound:
+                    return "unknown"
+                return "pending"
+            return Mined(int(r["blockNumber"]), bytes(r["blockHash"]))
+
+        return await self._call(go)
+
+    async def find(self, root: bytes) -> tuple[bytes, Mined] | None:
+        def go() -> tuple[bytes, Mined] | None:
+            logs = self.w3.eth.get_logs(
+                {
+                    "address": self._address,
+                    "fromBlock": 0,
+                    "toBlock": "latest",
+                    "topics": [self._topic_hex, Web3.to_hex(root)],
+                }
+            )
+            for log in logs:
+                tx = self.w3.eth.get_transaction(log["transactionHash"])
+                if tx["from"] == self.account.address:
+                    return bytes(log["transactionHash"]), Mined(
+                        int(log["blockNumber"]), bytes(log["blockHash"])
+                    )
+            return None
+
+        return await self._call(go)
+
+    async def head(self) -> Head:
+        def go() -> Head:
+            latest = int(self.w3.eth.block_number)
+            try:
+                fin: int | None = int(self.w3.eth.get_block("finalized")["number"])
+            except Exception:  # a chain without the tag
+                fin = None
+            return Head(latest, fin)
+
+        return await self._call(go)
+
+    async def gas_used(self, tx_hash: bytes) -> int:
+        return await self._call(
+            lambda: int(self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))["gasUsed"])
+        )
+
+    async def close(self) -> None:
+        self._session.close()
+
+
+async def deploy(rpc_url: str, private_key: str) -> str:
+    """Deploy the committed artifact; return the contract address (for tests and the demo)."""
+    session = requests.Session()
+    try:
+        w3 = Web3(HTTPProvider(rpc_url, session=session, exception_retry_configuration=None))
+        acct = Account.from_key(private_key)
+        art = load_artifact()
+
+        def go() -> str:
+            c = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+            tx = c.constructor().build_transaction(
+                {
+                    "from": acct.address,
+                    "nonce": w3.eth.get_transaction_count(acct.address, "pending"),
+                    "chainId": int(w3.eth.chain_id),
+                }
+            )
+            h = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
+            r = w3.eth.wait_for_transaction_receipt(h, timeout=30)
+            return str(r["contractAddress"])
+
+        try:
+            return await asyncio.to_thread(go)
+        except Exception as exc:
+            raise AnchorUnavailable(f"deploy: {type(exc).__name__}: {exc}"[:300]) from None
+    finally:
+        session.close()
