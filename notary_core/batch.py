@@ -39,14 +39,20 @@ def leaf_hashes(salt_key: bytes, records: Sequence[bytes]) -> list[bytes]:
     """Salted leaf hashes of a whole batch: the hot path of sealing and of ingest."""
     if len(salt_key) != limits.SALT_KEY_SIZE:
         raise BadData(Reason.MALFORMED, f"salt key must be {limits.SALT_KEY_SIZE} bytes")
-    # One HMAC state keyed once and copied per record: the key schedule is paid once.
-    keyed = hmac.new(salt_key, digestmod=hashlib.sha256)
+    # HMAC (RFC 2104) spelled out over SHA-256 states keyed once: H((K^opad) || H((K^ipad) || m)).
+    # Copying a C hash state is ~3x cheaper than hmac.HMAC.copy(); the bytes are identical
+    # (tests/core/test_batch.py checks against the hmac module).
+    block = salt_key.ljust(64, b"\x00")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block)).copy
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block)).copy
     sha, pack, n = hashlib.sha256, _U64.pack, limits.SALT_SIZE
     out = []
     for i, record in enumerate(records):
-        h = keyed.copy()
+        h = inner()
         h.update(pack(i))
-        out.append(sha(b"\x00" + h.digest()[:n] + record).digest())
+        o = outer()
+        o.update(h.digest())
+        out.append(sha(b"\x00" + o.digest()[:n] + record).digest())
     return out
 
 
