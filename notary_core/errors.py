@@ -41,6 +41,27 @@ class Reason(StrEnum):
     BAD_CHECKPOINT = "BAD_CHECKPOINT"
     UNKNOWN_KEY = "UNKNOWN_KEY"
     ORIGIN_MISMATCH = "ORIGIN_MISMATCH"
+    # Ingest: a device's history and registration
+    REPLAY = "REPLAY"  # the very same batch was already stored
+    FORK = "FORK"  # same (device, batch_seq), different header
+    GAP = "GAP"  # batches missing before this one (reported, not a rejection)
+    UNKNOWN_DEVICE = "UNKNOWN_DEVICE"
+    REVOKED_KEY = "REVOKED_KEY"  # the key was revoked before the batch was signed
+    KEY_NOT_VALID = "KEY_NOT_VALID"  # the batch's time is outside the key's validity period
+    TOPIC_MISMATCH = "TOPIC_MISMATCH"  # the topic names another device than the header
+    # Evidence bundles
+    RECORD_ORDER = "RECORD_ORDER"  # disclosed records out of capture order (swapped, moved)
+    NOT_IN_LOG = "NOT_IN_LOG"  # a header or event is not in the log at the checkpoint
+    WINDOW_NOT_COVERED = "WINDOW_NOT_COVERED"  # the batches do not cover the asked window
+    ANCHOR_MISMATCH = "ANCHOR_MISMATCH"  # the anchor does not carry this checkpoint
+    GRANT_INVALID = "GRANT_INVALID"  # malformed, or not signed by whom it must be
+    GRANT_EXPIRED = "GRANT_EXPIRED"
+    GRANT_REVOKED = "GRANT_REVOKED"
+    WRONG_VEHICLE = "WRONG_VEHICLE"
+    OUTSIDE_GRANT = "OUTSIDE_GRANT"  # a window, stream or action the grant does not give
+    DELEGATION_WIDENS = "DELEGATION_WIDENS"  # a sub-grant broader than its parent
+    NOT_OWNER = "NOT_OWNER"  # the granting key did not own the vehicle for that window
+    UNTRUSTED = "UNTRUSTED"  # consistent, but tied to no key or chain the verifier trusts
     # Systems
     UNREACHABLE = "UNREACHABLE"
 
