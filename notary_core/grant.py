@@ -18,8 +18,8 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
