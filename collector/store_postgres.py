@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,6 +41,7 @@ class PostgresStore(Store):
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
+        self._lock = asyncio.Lock()  # tasks share the connection: one transaction at a time
         self.frontier = tlog.Frontier()
 
     @classmethod
@@ -74,7 +76,7 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Tx]:
         try:
-            async with self._conn.transaction(), self._conn.cursor() as cur:
+            async with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
                 yield _PgTx(cur)
         except psycopg.OperationalError as exc:
             raise Unreachable(f"PostgreSQL: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,7 @@ class SqliteStore(Store):
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._tx = _SqliteTx(db)
+        self._lock = asyncio.Lock()
         self.frontier = tlog.Frontier()
 
     @classmethod
@@ -64,13 +66,14 @@ class SqliteStore(Store):
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Tx]:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._tx
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        async with self._lock:  # tasks share the connection: one transaction at a time
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._tx
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
 
     def transaction(self) -> Any:
         return self._transaction()

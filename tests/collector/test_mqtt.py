@@ -1,0 +1,146 @@
+"""End to end over a real mosquitto (mTLS + ACL): receipts after commit; kill -9 loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from collector.backends import open_store
+from collector.service import Collector
+from collector.settings import Settings, write_key
+from notary_core import cose
+from notary_core.receipt import Receipt, ReceiptStatus, open_receipt
+from tests.collector.fleet import T0, Device
+from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client, mqtt_broker
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+__all__ = ["mqtt_broker"]
+
+
+def _config(tmp: Path, broker: MosquittoBroker) -> Path:
+    creds = broker.credentials("collector")
+    write_key(tmp / "collector.key")
+    cfg = tmp / "collector.toml"
+    cfg.write_text(
+        f'store = "sqlite:///{tmp / "c.db"}"\nkey_file = "collector.key"\n'
+        f'origin = "collector.test/log"\ncheckpoint_interval_s = 0.2\n\n[mqtt]\n'
+        f'host = "{broker.host}"\nport = {broker.port}\nca_cert = "{creds.ca}"\n'
+        f'cert = "{creds.cert}"\nkey = "{creds.key}"\n',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+class Agent:
+    """A minimal agent: publishes batches, collects receipts on its own topic."""
+
+    def __init__(self, broker: MosquittoBroker, dev: Device, collector: cose.PublicKey) -> None:
+        self.dev, self.key = dev, collector
+        self.receipts: queue.Queue[bytes] = queue.Queue()
+        self.client = connect_client(broker, dev.device_id)
+        self.client.on_message = lambda c, u, m: self.receipts.put(bytes(m.payload))
+        self.client.subscribe(f"vn/v1/dev/{dev.device_id}/receipt", qos=1)
+
+    def publish(self, payload: bytes) -> None:
+        self.client.publish(f"vn/v1/dev/{self.dev.device_id}/batch", payload, qos=1)
+
+    def wait(self, n: int, timeout: float) -> list[Receipt]:
+        out, deadline = [], time.monotonic() + timeout
+        while len(out) < n and time.monotonic() < deadline:
+            try:
+                out.append(open_receipt(self.receipts.get(timeout=0.2), self.key))
+            except queue.Empty:
+                continue
+        return out
+
+    def close(self) -> None:
+        close_client(self.client)
+
+
+async def test_batches_in_receipts_out(
+    mqtt_broker: MosquittoBroker, tmp_path: Path, records: list[bytes]
+) -> None:
+    settings = Settings.load(_config(tmp_path, mqtt_broker))
+    dev = Device("veh-1")
+    async with await open_store(settings.store) as store:
+        await store.add_device_key(dev.device_id, dev.spki, dev.signer.kid, T0, None, T0)
+    agent = Agent(mqtt_broker, dev, settings.receipt_signer().public)
+    try:
+        async with Collector.open(settings) as c:
+            assert c.mqtt is not None
+            await c.mqtt.wait_connected()
+            task = asyncio.create_task(c.run())
+            batches = [dev.seal(records[i * 100 : i * 100 + 100]) for i in range(3)]
+            for b in batches:
+                await asyncio.to_thread(agent.publish, b.to_bytes())
+            await asyncio.to_thread(agent.publish, b"\x00garbage")
+            got = await asyncio.to_thread(agent.wait, 3, 20)
+            assert [(r.batch_seq, r.status) for r in got] == [
+                (i, ReceiptStatus.STORED) for i in range(3)
+            ]
+            assert [r.header_hash for r in got] == [b.signed.header_hash for b in batches]
+            for _ in range(50):
+                if await c.store.quarantined():
+                    break
+                await asyncio.sleep(0.1)
+            assert task.done() is False, task
+            assert [q.reason for q in await c.store.quarantined()] == ["NON_CANONICAL"]
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        agent.close()
+
+
+def _start(cfg: Path) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).parent / "vnotary"
+    return subprocess.Popen(
+        [str(exe), "collector", "run", "--config", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_collector_killed_mid_ingest_loses_and_duplicates_nothing(
+    mqtt_broker: MosquittoBroker, tmp_path: Path, records: list[bytes]
+) -> None:
+    cfg = _config(tmp_path, mqtt_broker)
+    settings = Settings.load(cfg)
+    dev = Device("veh-1")
+    async with await open_store(settings.store) as store:
+        await store.add_device_key(dev.device_id, dev.spki, dev.signer.kid, T0, None, T0)
+    batches = [dev.seal(records[i * 50 : i * 50 + 50]) for i in range(40)]
+    agent = Agent(mqtt_broker, dev, settings.receipt_signer().public)
+    proc = _start(cfg)
+    done: set[int] = set()
+    killed = False
+    try:
+        deadline = time.monotonic() + 90
+        while len(done) < 40 and time.monotonic() < deadline:
+            # The agent re-sends whatever has no receipt yet, as its spool does.
+            for b in batches:
+                if b.signed.header.batch_seq not in done:
+                    agent.publish(b.to_bytes())
+            done |= {r.batch_seq for r in agent.wait(40 if killed else 3, 2)}
+            if done and not killed:
+                proc.send_signal(signal.SIGKILL)  # mid-ingest: the rest is in flight
+                proc.wait(10)
+                killed = True
+                proc = _start(cfg)
+        assert killed and done == set(range(40))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        agent.close()
+    async with await open_store(settings.store) as store:
+        stored = await store.batches_between("veh-1", -(2**62), 2**62)
+        assert [b.batch_seq for b in stored] == list(range(40))
+        assert await store.log_size() == 41  # the enrolment and each batch exactly once
+        assert await store.gaps("veh-1", open_only=False) == []
