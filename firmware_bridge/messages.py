@@ -29,6 +29,7 @@ class MsgType(IntEnum):
 class TimeSource(IntEnum):
     HOST = 1  # a time the gateway sent, echoed with the MCU tick at which it arrived
     GNSS_PPS = 2  # the MCU tick latched at a GNSS pulse-per-second edge
+    GNSS_FIX = 3  # the UTC of a GNSS fix and the MCU tick at which the fix arrived (coarser)
 
 
 _HELLO = struct.Struct("<BBH32sI")

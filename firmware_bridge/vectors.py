@@ -30,13 +30,15 @@ from firmware_bridge.messages import (
     TimeSource,
     TimeSync,
 )
-from firmware_bridge.nmea import make_sentence
+from firmware_bridge.playback import fix_sentences
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "bridge"
 KEY = hashlib.sha256(b"vnotary bridge test key, board 7").digest()
 BOARD = 7
 # A fix of the comma2k19 RAV4 drive (shared/data/gnss, first row) as the simulator writes it.
-GGA = make_sentence("GNGGA,161448.30,3743.25986,N,12228.33832,W,1,,,33.4,M,,M,,")
+GGA, _ = fix_sentences(
+    37.7209977, -122.47230529999999, 7.822999954223633, 1533226488299, 33.37, 2.1356101036071777
+)
 RMC = b"$GPRMC,095255.810,V,2712.6404,S,15303.1201,E,0.00,0.00,080407,,,A*6E\n"  # gpsd haicom log
 
 
