@@ -46,6 +46,7 @@ class AccessAction(IntEnum):
     EXPORT = 5  # an evidence bundle was issued under a grant
     REQUEST = 6  # a party asked for access (pending)
     DENY = 7  # the owner denied a request
+    DEVICE_INSTALLED = 8  # a device recorded this vehicle for a period (subject: device id)
 
 
 def batch_leaf(header_hash: bytes) -> bytes:

@@ -1,0 +1,395 @@
+"""Offline verification of an evidence bundle (docs/protocol.md §Evidence verification).
+
+`verify_bundle(data, trust, anchor_lookup=None)` runs every check, never stops at the
+first failure, and returns a transcript: each check with its status, reason code and
+detail, and a verdict. OK: every check passed and the bundle is tied to a collector or a
+chain the verifier trusts. FAIL: some check failed. INCONCLUSIVE: nothing failed, but
+something could not be decided (no trust root, no anchor, chain not reachable).
+Pure: the chain lookup, if any, is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any
+
+from notary_core import batch, checkpoint, cose, logleaf, merkle
+from notary_core import grant as grants_mod
+from notary_core import records as rec
+from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bundle
+from notary_core.errors import BadData, NotaryError, Reason, Unreachable
+from notary_core.header import BatchHeader, SignedHeader
+
+
+class Verdict(StrEnum):
+    OK = "OK"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 (a check status, not a password)
+    FAIL = "fail"
+    UNDECIDED = "undecided"
+
+
+@dataclass(frozen=True)
+class Trust:
+    """What the verifier trusts, from outside the bundle (a pinned file, a court's record)."""
+
+    log_vkeys: frozenset[str] = frozenset()
+    collector_keys: frozenset[bytes] = frozenset()  # SPKI DER
+    anchor_contracts: frozenset[tuple[int, bytes]] = frozenset()  # (chain id, address)
+
+
+@dataclass(frozen=True)
+class AnchorStatus:
+    """What a chain node says about an anchor reference (see verifier.chain)."""
+
+    found: bool  # the transaction emitted the anchor event with this size and root
+    block_hash_matches: bool
+    confirmations: int
+    final: bool
+    detail: str = ""
+
+
+AnchorLookup = Callable[[AnchorRef], AnchorStatus]
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    reason: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Transcript:
+    verdict: Verdict = Verdict.INCONCLUSIVE
+    checks: list[Check] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [c.reason for c in self.checks if c.status is Status.FAIL]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": str(self.verdict),
+            "reasons": self.reasons,
+            "checks": [c.__dict__ | {"status": str(c.status)} for c in self.checks],
+            "summary": self.summary,
+        }
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.t = Transcript()
+
+    @contextmanager
+    def check(self, name: str) -> Iterator[Check]:
+        c = Check(name, Status.PASS)
+        try:
+            yield c
+        except Unreachable as exc:
+            c.status, c.reason, c.detail = Status.UNDECIDED, str(exc.reason), exc.message
+        except NotaryError as exc:
+            c.status, c.reason, c.detail = Status.FAIL, str(exc.reason), exc.message
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # Hostile input that slipped past a parser: a failure of the bundle, never a crash.
+            c.status, c.reason, c.detail = Status.FAIL, str(Reason.MALFORMED), repr(exc)
+        self.t.checks.append(c)
+
+    def fail(self, name: str, reason: Reason, detail: str) -> None:
+        self.t.checks.append(Check(name, Status.FAIL, str(reason), detail))
+
+    def undecided(self, name: str, reason: Reason, detail: str) -> None:
+        self.t.checks.append(Check(name, Status.UNDECIDED, str(reason), detail))
+
+
+def verify_bundle(
+    data: bytes, trust: Trust | None = None, anchor_lookup: AnchorLookup | None = None
+) -> Transcript:
+    run = _Run()
+    try:
+        signed = parse_bundle(data)
+    except BadData as exc:
+        run.fail("bundle.parse", exc.reason, exc.message)
+        run.t.verdict = Verdict.FAIL
+        return run.t
+    b = signed.bundle
+    with run.check("bundle.signature") as c:
+        signed.message.verify(cose.PublicKey.from_spki(b.collector_key))
+        c.detail = "signed by the collector key it names"
+    cp = _checkpoint(run, b)
+    _trust(run, b, trust, anchor_lookup)
+    device_key, key_events = _device(run, b, cp)
+    headers = _batches(run, b, cp, device_key, key_events)
+    _vehicle_and_grants(run, b, cp, headers)
+    _summarise(run.t, b, headers, cp)
+    statuses = {c.status for c in run.t.checks}
+    if Status.FAIL in statuses:
+        run.t.verdict = Verdict.FAIL
+    elif Status.UNDECIDED in statuses:
+        run.t.verdict = Verdict.INCONCLUSIVE
+    else:
+        run.t.verdict = Verdict.OK
+    return run.t
+
+
+def _checkpoint(run: _Run, b: EvidenceBundle) -> checkpoint.Checkpoint | None:
+    with run.check("checkpoint.signature") as c:
+        try:
+            verifier = checkpoint.NoteVerifier.from_vkey(b.log_vkey)
+            cp = checkpoint.open_checkpoint(b.checkpoint, [verifier], origin=b.log_origin)
+        except BadData as exc:
+            raise BadData(Reason.BAD_CHECKPOINT, f"{exc.reason}: {exc.message}") from None
+        c.detail = f"{cp.origin} at size {cp.size}"
+        return cp
+    return None
+
+
+def _in_log(cp: checkpoint.Checkpoint | None, e: LoggedEntry, what: str) -> None:
+    if cp is None:
+        raise Unreachable(f"{what}: no valid checkpoint to prove it against")
+    try:
+        merkle.verify_inclusion(merkle.hash_leaf(e.leaf), e.log_index, cp.size, e.proof, cp.root)
+    except BadData as exc:
+        raise BadData(Reason.NOT_IN_LOG, f"{what} is not in the log: {exc.message}") from None
+
+
+def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLookup | None) -> None:
+    pinned = trust is not None and (trust.log_vkeys or trust.collector_keys)
+    if trust is not None and pinned:
+        with run.check("trust.collector"):
+            if trust.log_vkeys and b.log_vkey not in trust.log_vkeys:
+                raise BadData(Reason.UNTRUSTED, "the log key is not one the verifier trusts")
+            if trust.collector_keys and b.collector_key not in trust.collector_keys:
+                raise BadData(Reason.UNTRUSTED, "the collector key is not one you trust")
+    a = b.anchor
+    if a is None:
+        run.undecided("anchor.present", Reason.ANCHOR_MISMATCH, "the checkpoint is not anchored")
+    else:
+        with run.check("anchor.matches_checkpoint") as c:
+            cp = checkpoint.Checkpoint.parse_body(b.checkpoint[: b.checkpoint.rfind(b"\n\n") + 1])
+            if (a.tree_size, a.root) != (cp.size, cp.root):
+                raise BadData(Reason.ANCHOR_MISMATCH, "the anchor carries another checkpoint")
+            c.detail = f"chain {a.chain_id}, block {a.block_number}, tx 0x{a.tx_hash.hex()}"
+        if trust is not None and trust.anchor_contracts:
+            with run.check("trust.anchor_contract"):
+                if (a.chain_id, a.contract) not in trust.anchor_contracts:
+                    raise BadData(Reason.UNTRUSTED, "anchored by a contract you do not trust")
+        if lookup is not None:
+            with run.check("anchor.on_chain") as c:
+                status = lookup(a)
+                if not status.found:
+                    raise BadData(Reason.ANCHOR_MISMATCH, f"not on chain: {status.detail}")
+                if not status.block_hash_matches:
+                    raise BadData(Reason.ANCHOR_MISMATCH, "the block hash differs (reorg?)")
+                if not status.final:
+                    raise Unreachable(f"only {status.confirmations} confirmations, not final")
+                c.detail = f"{status.confirmations} confirmations, final; {status.detail}"
+    if not pinned and lookup is None:
+        run.undecided(
+            "trust.root",
+            Reason.UNTRUSTED,
+            "consistent, but tied to no key you pinned (--trust) and not checked on chain (--rpc)",
+        )
+
+
+def _device(
+    run: _Run, b: EvidenceBundle, cp: checkpoint.Checkpoint | None
+) -> tuple[cose.PublicKey | None, list[logleaf.RegistryEvent]]:
+    events: list[logleaf.RegistryEvent] = []
+    key: cose.PublicKey | None = None
+    with run.check("device.enrolment") as c:
+        key = cose.PublicKey.from_spki(b.device_key)
+        for e in b.device_events:
+            _in_log(cp, e, "a device registry event")
+            events.append(logleaf.RegistryEvent.from_leaf(e.leaf))
+        enrolled = [
+            ev for ev in events
+            if ev.action in (logleaf.RegistryAction.ENROL, logleaf.RegistryAction.ROTATE)
+            and ev.device_id == b.request.device_id and ev.key_spki == b.device_key
+        ]  # fmt: skip
+        if not enrolled:
+            raise BadData(Reason.KEY_MISMATCH, "the device key has no enrolment in the log")
+        at = b.device_events[0].log_index
+        c.detail = f"{b.request.device_id}: key {key.kid.hex()} enrolled at log index {at}"
+    return key, events
+
+
+def _key_valid(h: BatchHeader, key: cose.PublicKey, events: list[logleaf.RegistryEvent]) -> None:
+    mine = [e for e in events if e.key_id == key.kid or e.key_spki == key.spki()]
+    for e in mine:
+        if e.action == logleaf.RegistryAction.REVOKE and e.at_utc_ns <= h.last_utc_ns:
+            raise BadData(Reason.REVOKED_KEY, f"key revoked before batch {h.batch_seq} was signed")
+
+    def covers(e: logleaf.RegistryEvent) -> bool:
+        ends = e.not_after_ns is None or h.last_utc_ns <= e.not_after_ns
+        return (
+            e.action != logleaf.RegistryAction.REVOKE and e.not_before_ns <= h.first_utc_ns and ends
+        )
+
+    if not any(covers(e) for e in mine):
+        raise BadData(Reason.KEY_NOT_VALID, f"batch {h.batch_seq} outside the key's validity")
+
+
+def _batches(
+    run: _Run,
+    b: EvidenceBundle,
+    cp: checkpoint.Checkpoint | None,
+    key: cose.PublicKey | None,
+    key_events: list[logleaf.RegistryEvent],
+) -> list[BatchHeader]:
+    headers: list[BatchHeader] = []
+    disclosed = 0
+    with run.check("batches.parse"):
+        headers = [SignedHeader.parse(x.signed_header).header for x in b.batches]
+    with run.check("batches.signatures") as c:
+        if key is None:
+            raise Unreachable("no device key to check the batch signatures with")
+        for x in b.batches:
+            h = SignedHeader.parse(x.signed_header).verify(key)
+            if h.device_id != b.request.device_id:
+                raise BadData(Reason.KEY_MISMATCH, f"batch {h.batch_seq} is of another device")
+            _key_valid(h, key, key_events)
+        c.detail = f"{len(headers)} signed headers by the enrolled device key"
+    with run.check("batches.in_log") as c:
+        for x in b.batches:
+            entry = LoggedEntry(logleaf.batch_leaf(SignedHeader.parse(x.signed_header).header_hash),
+                                x.log_index, x.log_proof)  # fmt: skip
+            _in_log(cp, entry, "a batch header")
+        c.detail = f"{len(b.batches)} headers included at the checkpoint"
+    with run.check("batches.hash_chain") as c:
+        if not headers:
+            raise BadData(Reason.WINDOW_NOT_COVERED, "the bundle holds no batch")
+        for prev, cur in pairwise(headers):
+            if cur.batch_seq != prev.batch_seq + 1 or cur.prev_header_hash != prev.hash():
+                raise BadData(
+                    Reason.CHAIN_BROKEN,
+                    f"chain broken between {prev.batch_seq} and {cur.batch_seq}",
+                )
+        c.detail = f"batches {headers[0].batch_seq}..{headers[-1].batch_seq}, unbroken"
+    with run.check("batches.cover_window") as c:
+        r = b.request
+        first, last = headers[0], headers[-1]
+        if first.first_utc_ns > r.window_start_ns and first.batch_seq != 0:
+            raise BadData(Reason.WINDOW_NOT_COVERED, "no batch shows what came before the window")
+        note = "" if last.last_utc_ns >= r.window_end_ns else (
+            "; the window runs past the newest batch the log held at the checkpoint")  # fmt: skip
+        c.detail = f"the segment covers the window{note}"
+    with run.check("records.merkle") as c:
+        for x, h in zip(b.batches, headers, strict=False):
+            disclosed += _check_disclosed(x.disclosed, x.multiproof, h, b.request.scope)
+        c.detail = f"{disclosed} disclosed records proven against their signed roots"
+    return headers
+
+
+def _check_disclosed(
+    items: tuple[Any, ...], multiproof: tuple[bytes, ...], h: BatchHeader, scope: tuple[str, ...]
+) -> int:
+    if not items:
+        return 0
+    indices = [d.index for d in items]
+    if indices != sorted(set(indices)):
+        raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: disclosed indices out of order")
+    last_mono = -1
+    for d in items:
+        r = rec.decode(d.record)
+        if r.mono_ns < last_mono:
+            raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: records out of capture order")
+        last_mono = r.mono_ns
+        body = r.body
+        item = r.stream
+        if isinstance(body, rec.CanFrame):
+            ext = bool(body.flags & rec.CanFlags.EXT)
+            item = grants_mod.record_scope_item(r.stream, body.can_id, ext)
+        if not grants_mod.in_scope(scope, item):
+            raise BadData(Reason.OUTSIDE_GRANT, f"record {item} is outside the requested scope")
+    leaves = {d.index: batch.salted_leaf_hash(d.salt, d.record) for d in items}
+    merkle.verify_multiproof(h.record_count, leaves, multiproof, h.merkle_root)
+    return len(items)
+
+
+def _vehicle_and_grants(
+    run: _Run, b: EvidenceBundle, cp: checkpoint.Checkpoint | None, headers: list[BatchHeader]
+) -> None:
+    r = b.request
+    owners: list[logleaf.AccessEvent] = []
+    with run.check("vehicle.binding") as c:
+        events = []
+        for e in b.vehicle_events:
+            _in_log(cp, e, "a vehicle event")
+            events.append(logleaf.AccessEvent.from_leaf(e.leaf))
+        installs = [e for e in events if e.action == logleaf.AccessAction.DEVICE_INSTALLED
+                    and e.subject == r.device_id]  # fmt: skip
+        if not any(e.vehicle_id == r.vehicle_id and _within(r, e) for e in installs):
+            raise BadData(Reason.WRONG_VEHICLE, f"device {r.device_id} not in {r.vehicle_id} then")
+        owners = [e for e in events if e.action == logleaf.AccessAction.OWNER_BOUND
+                  and e.vehicle_id == r.vehicle_id and _within(r, e)]  # fmt: skip
+        if not owners:
+            raise BadData(Reason.NOT_OWNER, "no owner bound to the vehicle for the whole window")
+        c.detail = f"device {r.device_id} in vehicle {r.vehicle_id}, owner {owners[0].subject}"
+    with run.check("grant.chain") as c:
+        if not owners:
+            raise Unreachable("no owner to check the grants against")
+        chain = grants_mod.verify_chain(b.grants, owners[0].subject)
+        first, last = chain[0], chain[-1]
+        if first.vehicle != r.vehicle_id:
+            raise BadData(Reason.WRONG_VEHICLE, "the grant is for another vehicle")
+        if last.sub != r.grantee:
+            raise BadData(Reason.OUTSIDE_GRANT, "the bundle was issued to someone not granted")
+        if "export" not in last.actions:
+            raise BadData(Reason.OUTSIDE_GRANT, "the grant does not allow export")
+        issued_s = b.issued_utc_ns // 1_000_000_000
+        if not last.nbf <= issued_s < last.exp:
+            raise BadData(
+                Reason.GRANT_EXPIRED, "the grant was not valid when the bundle was issued"
+            )
+        if r.window_start_ns < last.window_start_ns or r.window_end_ns > last.window_end_ns:
+            raise BadData(Reason.OUTSIDE_GRANT, "the window is outside the granted window")
+        if not all(grants_mod.in_scope(last.scope, s) for s in r.scope):
+            raise BadData(Reason.OUTSIDE_GRANT, "a requested stream is not granted")
+        c.detail = f"{len(chain)} grant(s), grantee {last.sub}, purpose {last.purpose!r}"
+        jtis = {g.jti for g in chain}
+        for e in b.grant_events:
+            _in_log(cp, e, "a grant event")
+            ev = logleaf.AccessEvent.from_leaf(e.leaf)
+            if (
+                ev.action == logleaf.AccessAction.REVOKE
+                and ev.subject in jtis
+                and ev.at_utc_ns <= b.issued_utc_ns
+            ):
+                raise BadData(Reason.GRANT_REVOKED, f"grant {ev.subject} was revoked before issue")
+        logged = {logleaf.AccessEvent.from_leaf(e.leaf).subject for e in b.grant_events}
+        if not jtis <= logged:
+            raise BadData(Reason.NOT_IN_LOG, "a grant of the chain is not in the log")
+    del headers
+
+
+def _within(r: Any, e: logleaf.AccessEvent) -> bool:
+    return bool(e.window_start_ns <= r.window_start_ns and r.window_end_ns <= e.window_end_ns)
+
+
+def _summarise(t: Transcript, b: EvidenceBundle, headers: list[BatchHeader], cp: Any) -> None:
+    r = b.request
+    t.summary = {
+        "bundle_id": b.bundle_id,
+        "vehicle": r.vehicle_id,
+        "device": r.device_id,
+        "window_utc_ns": [r.window_start_ns, r.window_end_ns],
+        "scope": list(r.scope),
+        "purpose": r.purpose,
+        "batches": [headers[0].batch_seq, headers[-1].batch_seq] if headers else [],
+        "disclosed_records": sum(len(x.disclosed) for x in b.batches),
+        "checkpoint_size": getattr(cp, "size", None),
+        "anchor": None if b.anchor is None else {
+            "chain_id": b.anchor.chain_id, "tx": "0x" + b.anchor.tx_hash.hex(),
+            "block": b.anchor.block_number, "contract": "0x" + b.anchor.contract.hex()},
+    }  # fmt: skip

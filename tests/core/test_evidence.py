@@ -1,0 +1,258 @@
+"""Evidence bundles: a valid bundle verifies, and each named corruption fails with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from notary_core import bundle, cbor, checkpoint, grant, logleaf
+from notary_core.evidence import AnchorStatus, Status, Trust, Verdict, verify_bundle
+from tests.core.bundle_factory import SEC, T0, VEHICLE, World, build, make_world, owner_grant
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return make_world()
+
+
+def test_valid_bundle_is_ok_with_pinned_trust(world: World) -> None:
+    data = build(world)
+    t = verify_bundle(data, world.trust())
+    assert t.verdict is Verdict.OK, t.to_dict()
+    assert t.summary["disclosed_records"] > 0
+    assert {c.name for c in t.checks} >= {
+        "bundle.signature",
+        "checkpoint.signature",
+        "anchor.matches_checkpoint",
+        "device.enrolment",
+        "batches.signatures",
+        "batches.in_log",
+        "batches.hash_chain",
+        "batches.cover_window",
+        "records.merkle",
+        "vehicle.binding",
+        "grant.chain",
+    }
+
+
+def test_only_granted_streams_are_disclosed(world: World) -> None:
+    sb = bundle.parse_bundle(build(world, scope=("gnss",))).bundle
+    from notary_core import records as r
+
+    streams = {r.decode(d.record).stream for x in sb.batches for d in x.disclosed}
+    assert streams == {"gnss"}
+
+
+def test_without_trust_root_the_verdict_is_inconclusive(world: World) -> None:
+    t = verify_bundle(build(world), None)
+    assert t.verdict is Verdict.INCONCLUSIVE
+    assert "UNTRUSTED" not in t.reasons  # undecided, not failed
+    assert any(c.status is Status.UNDECIDED for c in t.checks)
+
+
+def test_chain_lookup_confirms_or_refutes(world: World) -> None:
+    data = build(world)
+    ok = verify_bundle(data, None, lambda a: AnchorStatus(True, True, 12, True, "seen"))
+    assert ok.verdict is Verdict.OK
+    pending = verify_bundle(data, world.trust(), lambda a: AnchorStatus(True, True, 1, False))
+    assert pending.verdict is Verdict.INCONCLUSIVE
+    gone = verify_bundle(data, world.trust(), lambda a: AnchorStatus(False, False, 0, False))
+    assert gone.verdict is Verdict.FAIL and gone.reasons == ["ANCHOR_MISMATCH"]
+
+
+def _edit(
+    data: bytes, world: World, fn: Callable[[bundle.EvidenceBundle], bundle.EvidenceBundle]
+) -> bytes:
+    return fn(bundle.parse_bundle(data).bundle).sign(world.collector)
+
+
+def _flip_record(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    x = b.batches[1]
+    d = x.disclosed[0]
+    raw = bytearray(d.record)
+    raw[-1] ^= 0x01
+    new = replace(x, disclosed=(replace(d, record=bytes(raw)), *x.disclosed[1:]))
+    return replace(b, batches=(b.batches[0], new, *b.batches[2:]))
+
+
+def _swap_records(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    x = b.batches[1]
+    d0, d1 = x.disclosed[0], x.disclosed[1]
+    swapped = (
+        replace(d0, record=d1.record, salt=d1.salt),
+        replace(d1, record=d0.record, salt=d0.salt),
+    )
+    return replace(
+        b, batches=(b.batches[0], replace(x, disclosed=swapped + x.disclosed[2:]), *b.batches[2:])
+    )
+
+
+def _wrong_salt(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    x = b.batches[1]
+    d = x.disclosed[0]
+    new = replace(x, disclosed=(replace(d, salt=bytes(16)), *x.disclosed[1:]))
+    return replace(b, batches=(b.batches[0], new, *b.batches[2:]))
+
+
+def _alter_proof(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    x = b.batches[1]
+    node = bytearray(x.multiproof[0])
+    node[0] ^= 0x80
+    return replace(
+        b,
+        batches=(
+            b.batches[0],
+            replace(x, multiproof=(bytes(node), *x.multiproof[1:])),
+            *b.batches[2:],
+        ),
+    )
+
+
+def _alter_header(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    import cbor2
+
+    x = b.batches[1]
+    prot, unprot, payload, sig = cbor2.loads(x.signed_header).value
+    value = cbor2.loads(payload)
+    value[6] = value[6] - 1  # record_count
+    forged = cbor.dumps(cbor2.CBORTag(18, [prot, dict(unprot), cbor.dumps(value), sig]))
+    return replace(b, batches=(b.batches[0], replace(x, signed_header=forged), *b.batches[2:]))
+
+
+def _remove_batch(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    return replace(b, batches=(b.batches[0], *b.batches[2:]))
+
+
+def _wrong_device_key(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    from notary_core import cose
+    from tests.core.bundle_factory import _key
+
+    return replace(b, device_key=cose.Signer.from_key(_key(77)).public.spki())
+
+
+def _forged_checkpoint(world: World) -> Callable[[bundle.EvidenceBundle], bundle.EvidenceBundle]:
+    def fn(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+        from tests.core.bundle_factory import ORIGIN, _key
+
+        cp = checkpoint.Checkpoint.parse_body(b.checkpoint[: b.checkpoint.rfind(b"\n\n") + 1])
+        forged = checkpoint.sign_checkpoint(cp, [checkpoint.NoteSigner(ORIGIN, _key(99))])
+        return replace(b, checkpoint=forged)
+
+    return fn
+
+
+def _other_tx(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    assert b.anchor is not None
+    return replace(b, anchor=replace(b.anchor, tree_size=b.anchor.tree_size - 1))
+
+
+def _outside_window(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    return replace(b, request=replace(b.request, window_end_ns=T0 + 20 * SEC))
+
+
+CORRUPTIONS: dict[str, tuple[Callable[..., bundle.EvidenceBundle], str]] = {
+    "flipped-record-byte": (_flip_record, "ROOT_MISMATCH"),
+    "swapped-records": (_swap_records, "RECORD_ORDER"),
+    "wrong-salt": (_wrong_salt, "ROOT_MISMATCH"),
+    "altered-proof-node": (_alter_proof, "ROOT_MISMATCH"),
+    "altered-header-field": (_alter_header, "BAD_SIGNATURE"),
+    "batch-removed-from-window": (_remove_batch, "CHAIN_BROKEN"),
+    "wrong-device-key": (_wrong_device_key, "KEY_MISMATCH"),
+    "anchor-of-another-checkpoint": (_other_tx, "ANCHOR_MISMATCH"),
+    "window-outside-grant": (_outside_window, "OUTSIDE_GRANT"),
+}
+
+
+@pytest.mark.parametrize("name", CORRUPTIONS)
+def test_tamper_suite(world: World, name: str) -> None:
+    fn, reason = CORRUPTIONS[name]
+    t = verify_bundle(_edit(build(world), world, fn), world.trust())
+    assert t.verdict is Verdict.FAIL, name
+    assert reason in t.reasons, (name, t.reasons)
+
+
+def test_forged_checkpoint(world: World) -> None:
+    t = verify_bundle(_edit(build(world), world, _forged_checkpoint(world)), world.trust())
+    assert t.verdict is Verdict.FAIL and "BAD_CHECKPOINT" in t.reasons
+
+
+def test_bundle_signature_by_another_key(world: World) -> None:
+    data = build(world)
+    signed = bundle.parse_bundle(data)
+    from notary_core import cose
+    from tests.core.bundle_factory import _key
+
+    other = cose.Signer.from_key(_key(55))
+    forged = cose.sign1(other, signed.message.payload, bundle.BUNDLE_CONTENT_TYPE)
+    t = verify_bundle(forged, world.trust())
+    assert t.verdict is Verdict.FAIL and "KEY_MISMATCH" in t.reasons
+
+
+def test_key_revoked_before_signing(world: World) -> None:
+    revoke = logleaf.RegistryEvent(
+        logleaf.RegistryAction.REVOKE, "veh-0001", world.device.public.spki(),
+        world.device.kid, T0, None, T0 + 2 * SEC,
+    ).to_leaf()  # fmt: skip
+    t = verify_bundle(build(world, device_leaves=(revoke,)), world.trust())
+    assert t.verdict is Verdict.FAIL and "REVOKED_KEY" in t.reasons
+    later = logleaf.RegistryEvent(
+        logleaf.RegistryAction.REVOKE, "veh-0001", world.device.public.spki(),
+        world.device.kid, T0, None, T0 + 100 * SEC,
+    ).to_leaf()  # fmt: skip
+    assert verify_bundle(build(world, device_leaves=(later,)), world.trust()).verdict is Verdict.OK
+
+
+def test_grant_failures(world: World) -> None:
+    expired = grant.issue(owner_grant(world, exp=T0 // SEC + 86400), world.owner)
+    t = verify_bundle(build(world, grants=[expired]), world.trust())
+    assert "GRANT_EXPIRED" in t.reasons
+    other_vehicle = grant.issue(owner_grant(world, vehicle="vin-OTHER"), world.owner)
+    t = verify_bundle(build(world, grants=[other_vehicle]), world.trust())
+    assert "WRONG_VEHICLE" in t.reasons
+    token = grant.issue(owner_grant(world), world.owner)
+    revoke = logleaf.AccessEvent(
+        logleaf.AccessAction.REVOKE,
+        VEHICLE,
+        grant.thumbprint(world.owner.public_key()),
+        "g-1",
+        T0,
+        T0 + 10 * SEC,
+        T0 + 86400 * SEC,
+    ).to_leaf()
+    t = verify_bundle(build(world, grants=[token], extra_leaves=(revoke,)), world.trust())
+    assert t.verdict is Verdict.FAIL and "GRANT_REVOKED" in t.reasons
+    not_owner = grant.issue(
+        owner_grant(world, iss=grant.thumbprint(world.insurer.public_key())), world.insurer
+    )
+    t = verify_bundle(build(world, grants=[not_owner]), world.trust())
+    assert "NOT_OWNER" in t.reasons
+
+
+def test_delegated_grant_chain(world: World) -> None:
+    root = owner_grant(world)
+    sub = replace(
+        root,
+        jti="g-2",
+        iss=root.sub,
+        sub=grant.thumbprint(world.adjuster.public_key()),
+        scope=("can0#0aa",),
+        window_start_ns=T0 + SEC,
+        window_end_ns=T0 + 4 * SEC,
+        depth=0,
+        parent="g-1",
+    )
+    chain = [grant.issue(root, world.owner), grant.issue(sub, world.insurer)]
+    t = verify_bundle(build(world, grants=chain, scope=("can0#0aa",)), world.trust())
+    assert t.verdict is Verdict.OK, t.to_dict()
+    wide = replace(sub, scope=("can0",))
+    chain = [grant.issue(root, world.owner), grant.issue(wide, world.insurer)]
+    t = verify_bundle(build(world, grants=chain, scope=("can0#0aa",)), world.trust())
+    assert "DELEGATION_WIDENS" in t.reasons
+
+
+def test_garbage_is_a_clean_fail() -> None:
+    for data in (b"", b"\x00", b"garbage" * 100, cbor.dumps([1, 2, 3])):
+        t = verify_bundle(data, Trust())
+        assert t.verdict is Verdict.FAIL and t.reasons
