@@ -1,0 +1,118 @@
+"""Pure batcher: collects encoded records and closes a batch every window or at N records.
+
+Time is passed in (`now_ns`, monotonic); the batcher never reads a clock. It also keeps
+the cumulative per-stream completeness counters that go into every signed header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from notary_core.header import StreamCounters
+
+_SEEN, _STORED, _DROPPED, _BUS, _CRC, _GAPS = range(6)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Records captured from one stream, with their times and the stream's counter deltas."""
+
+    stream: str
+    records: list[bytes] = field(default_factory=list)
+    mono: list[int] = field(default_factory=list)
+    utc: list[int] = field(default_factory=list)
+    seen: int = 0
+    dropped: int = 0
+    bus_errors: int = 0
+    crc_failures: int = 0
+    gaps: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedBatch:
+    records: list[bytes]
+    first_mono_ns: int
+    last_mono_ns: int
+    first_utc_ns: int
+    last_utc_ns: int
+    streams: dict[str, StreamCounters]
+
+
+class Batcher:
+    """Window (ns) or max_records, whichever first; counters resume from the last header."""
+
+    def __init__(
+        self,
+        window_ns: int,
+        max_records: int,
+        counters: dict[str, StreamCounters] | None = None,
+    ) -> None:
+        if window_ns <= 0 or max_records <= 0:
+            raise ValueError("window and max_records must be positive")
+        self.window_ns = window_ns
+        self.max_records = max_records
+        self._totals = {k: c.as_list() for k, c in (counters or {}).items()}
+        self._records: list[bytes] = []
+        self._mono: list[int] = []
+        self._utc: list[int] = []
+        self._opened_at: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def count(self, stream: str, **deltas: int) -> None:
+        """Add to a stream's counters (seen, dropped, bus_errors, crc_failures, gaps)."""
+        t = self._totals.setdefault(stream, [0] * 6)
+        names = ("seen", "stored", "dropped", "bus_errors", "crc_failures", "gaps")
+        for name, value in deltas.items():
+            t[names.index(name)] += value
+
+    def counters(self) -> dict[str, StreamCounters]:
+        return {k: StreamCounters(*v) for k, v in sorted(self._totals.items())}
+
+    def add(self, chunk: Chunk, now_ns: int) -> list[ClosedBatch]:
+        """Take a chunk; return the batches it filled (the window is checked by `due`)."""
+        t = self._totals.setdefault(chunk.stream, [0] * 6)
+        t[_SEEN] += chunk.seen
+        t[_DROPPED] += chunk.dropped
+        t[_BUS] += chunk.bus_errors
+        t[_CRC] += chunk.crc_failures
+        t[_GAPS] += chunk.gaps
+        out: list[ClosedBatch] = []
+        start, n = 0, len(chunk.records)
+        while start < n:
+            if self._opened_at is None:
+                self._opened_at = now_ns
+            room = self.max_records - len(self._records)
+            end = min(n, start + room)
+            self._records.extend(chunk.records[start:end])
+            self._mono.extend(chunk.mono[start:end])
+            self._utc.extend(chunk.utc[start:end])
+            t[_STORED] += end - start
+            start = end
+            if len(self._records) >= self.max_records:
+                out.append(self._close())
+        return out
+
+    def due(self, now_ns: int) -> ClosedBatch | None:
+        """The open batch if its window has elapsed."""
+        if self._opened_at is not None and now_ns - self._opened_at >= self.window_ns:
+            return self._close()
+        return None
+
+    def flush(self) -> ClosedBatch | None:
+        return self._close() if self._records else None
+
+    def _close(self) -> ClosedBatch:
+        mono, utc = self._mono, self._utc
+        batch = ClosedBatch(
+            records=self._records,
+            first_mono_ns=min(mono),
+            last_mono_ns=max(mono),
+            first_utc_ns=min(utc),
+            last_utc_ns=max(utc),
+            streams=self.counters(),
+        )
+        self._records, self._mono, self._utc = [], [], []
+        self._opened_at = None
+        return batch

@@ -1,0 +1,67 @@
+"""Pure delivery scheduler: which spooled batches to publish next, within an in-flight window.
+
+Unacknowledged batches from before the current connection are the backlog, re-sent oldest
+first; batches sealed since are live. Free window slots alternate between the two queues,
+so a long backlog drains in order without starving live data (and vice versa). A batch
+leaves the schedule only when its signed receipt is accepted (`acked`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class Delivery:
+    def __init__(self, window: int, receipt_timeout_ns: int) -> None:
+        if window <= 0:
+            raise ValueError("the in-flight window must be positive")
+        self.window = window
+        self.receipt_timeout_ns = receipt_timeout_ns
+        self._backlog: deque[int] = deque()
+        self._live: deque[int] = deque()
+        self._inflight: dict[int, int] = {}  # seq -> sent at (monotonic ns)
+        self._live_turn = True
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._backlog) + len(self._live)
+
+    def reconnected(self, unacked: list[int]) -> None:
+        """A new connection: every unacknowledged batch (ascending) is backlog again."""
+        self._inflight.clear()
+        self._live.clear()
+        self._backlog = deque(sorted(unacked))
+
+    def sealed(self, seq: int) -> None:
+        self._live.append(seq)
+
+    def acked(self, seq: int) -> None:
+        self._inflight.pop(seq, None)
+
+    def forget(self, seqs: set[int]) -> None:
+        """Batches the spool discarded (size cap): never send them."""
+        self._backlog = deque(s for s in self._backlog if s not in seqs)
+        self._live = deque(s for s in self._live if s not in seqs)
+        for s in seqs:
+            self._inflight.pop(s, None)
+
+    def next_batch(self, now_ns: int) -> int | None:
+        """The next seq to publish now, or None (window full or nothing to send)."""
+        expired = [s for s, t in self._inflight.items() if now_ns - t >= self.receipt_timeout_ns]
+        for s in sorted(expired, reverse=True):
+            del self._inflight[s]
+            self._backlog.appendleft(s)
+        if len(self._inflight) >= self.window:
+            return None
+        queues = (self._live, self._backlog) if self._live_turn else (self._backlog, self._live)
+        for q in queues:
+            if q:
+                seq = q.popleft()
+                self._live_turn = q is not self._live
+                self._inflight[seq] = now_ns
+                return seq
+        return None

@@ -1,0 +1,49 @@
+"""Bounds and defaults of the edge agent, each with its reason, in one place."""
+
+from __future__ import annotations
+
+DEFAULT_WINDOW_S = 1.0
+"""A batch closes at least every second: at most ~1 s of data is lost when power fails."""
+
+DEFAULT_MAX_RECORDS = 10_000
+"""Also close at N records: bounds a batch's memory and size (notary_core allows 65,536)."""
+
+CHUNK_RECORDS = 512
+"""A source hands records to the batcher in chunks: one queue hop per chunk, not per frame."""
+
+CHUNK_INTERVAL_S = 0.02
+"""...or every 20 ms, so a quiet bus still reaches the batcher promptly."""
+
+CAPTURE_QUEUE_CHUNKS = 4096
+"""Chunks waiting for the batcher (~2M records): a source blocks rather than drop."""
+
+DEFAULT_INFLIGHT = 16
+"""Batches published and awaiting their receipt: bounds broker queues and re-send bursts."""
+
+DEFAULT_RECEIPT_TIMEOUT_S = 30.0
+"""A batch with no receipt after this long is sent again (the collector is idempotent)."""
+
+DEFAULT_BACKOFF_MIN_S = 0.5
+DEFAULT_BACKOFF_MAX_S = 30.0
+"""Reconnect backoff: doubles from min to max; a fleet does not hammer a recovering broker."""
+
+DEFAULT_SPOOL_MAX_BYTES = 1 << 30
+"""Unacknowledged batches kept on disk; past it the oldest are discarded and counted."""
+
+DEFAULT_RETENTION_S = 24 * 3600.0
+"""Acknowledged batches stay this long (local inspection), then are pruned."""
+
+DEFAULT_MIN_FREE_BYTES = 16 << 20
+"""Refuse to start when the spool's filesystem has less free space than this."""
+
+CLOCK_STEP_THRESHOLD_NS = 100_000_000
+"""A jump of UTC against the monotonic clock larger than 100 ms is recorded as a step."""
+
+UNKNOWN_CLOCK_UNCERTAINTY_NS = 3600 * 10**9
+"""Uncertainty claimed when the kernel does not say how good the clock is."""
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file larger than this is a mistake, not a configuration."""
+
+AGENT_STREAM = "agent"
+"""Stream of the agent's own events (start, clock steps, spool discards)."""

@@ -1,0 +1,112 @@
+"""What every capture source shares: per-stream sequence numbers, chunking, events, a thread.
+
+A source's I/O runs in its own thread (`Source.run`); it hands records to the agent in
+chunks through a bounded queue (one hop per chunk, not per frame). The invariant logic is
+here; each backend implements `_capture` (python-can `BusABC.recv` -> `_recv_internal`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+
+from edge_agent.batcher import Chunk
+from edge_agent.limits import CHUNK_INTERVAL_S, CHUNK_RECORDS
+from notary_core import records as rec
+from notary_core.errors import BadData
+
+log = logging.getLogger(__name__)
+
+
+class Emitter:
+    """Collects one source's records into per-stream chunks and hands them over."""
+
+    def __init__(self, out: queue.Queue[Chunk], start_seq: dict[str, int], clock: rec.ClockSource):
+        self.out = out
+        self.seq = dict(start_seq)
+        self.clock = clock
+        self.chunks: dict[str, Chunk] = {}
+        self.pending = 0
+        self._last_flush = time.monotonic_ns()
+
+    def chunk(self, stream: str) -> Chunk:
+        c = self.chunks.get(stream)
+        if c is None:
+            c = self.chunks[stream] = Chunk(stream)
+            self.seq.setdefault(stream, 0)
+        return c
+
+    def next_seq(self, stream: str) -> int:
+        s = self.seq.get(stream, 0)
+        self.seq[stream] = s + 1
+        return s
+
+    def record(self, stream: str, body: rec.Body, mono_ns: int, utc_ns: int) -> None:
+        """Encode and add one record (any kind); a record that cannot be encoded is counted
+        as dropped and described by an event, never silently lost."""
+        c = self.chunk(stream)
+        seq = self.next_seq(stream)
+        c.seen += 1
+        try:
+            data = rec.encode(rec.Record(stream, seq, mono_ns, utc_ns, self.clock, body))
+        except BadData as exc:
+            c.dropped += 1
+            detail = f"{exc.reason}: {exc.message}"[:200]
+            body = rec.AgentEvent(rec.EventType.DROPPED, 1, 0, detail)
+            data = rec.encode(rec.Record(stream, seq, mono_ns, utc_ns, self.clock, body))
+        c.records.append(data)
+        c.mono.append(mono_ns)
+        c.utc.append(utc_ns)
+        self.pending += 1
+
+    def event(
+        self, stream: str, event: rec.EventType, a: int = 0, b: int = 0, detail: str = ""
+    ) -> None:
+        self.record(
+            stream, rec.AgentEvent(event, a, b, detail[:500]), time.monotonic_ns(), time.time_ns()
+        )
+
+    def maybe_flush(self) -> None:
+        if self.pending >= CHUNK_RECORDS:
+            self.flush()
+            return
+        now = time.monotonic_ns()
+        if now - self._last_flush >= CHUNK_INTERVAL_S * 1e9:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic_ns()
+        for stream, c in list(self.chunks.items()):
+            if c.records or c.seen or c.dropped or c.bus_errors or c.crc_failures or c.gaps:
+                self.out.put(c)  # blocks when the agent is behind: back-pressure, not loss
+                self.chunks[stream] = Chunk(stream)
+        self.pending = 0
+
+
+class Source(ABC):
+    """One capture source in its own thread; `finished` is set when a replay ends."""
+
+    clock: rec.ClockSource = rec.ClockSource.UNKNOWN
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.finished = threading.Event()
+        self.error: str | None = None
+
+    def run(self, emit: Emitter, stop: threading.Event) -> None:
+        try:
+            self._capture(emit, stop)
+        except Exception as exc:  # a dying source is an event, not a silent stop
+            log.exception("source %s failed", self.name)
+            self.error = f"{type(exc).__name__}: {exc}"
+            emit.event(self.name, rec.EventType.SOURCE_STATE, detail=f"failed: {self.error}")
+        finally:
+            emit.flush()
+            self.finished.set()
+
+    @abstractmethod
+    def _capture(self, emit: Emitter, stop: threading.Event) -> None:
+        """Read until `stop` is set (or the input ends), calling emit.* and emit.maybe_flush()."""

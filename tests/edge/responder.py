@@ -1,0 +1,72 @@
+"""STANDS IN FOR THE COLLECTOR in the edge tests until the real one is wired end to end.
+
+It subscribes to vn/v1/dev/+/batch through the real broker with the `collector`
+certificate, verifies each batch with notary_core (signature, count, Merkle root), stores
+it idempotently by batch_seq, and publishes a signed Receipt to vn/v1/dev/{id}/receipt.
+`paused` makes it ignore batches (no receipt), to test re-sends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+
+from notary_core import cose
+from notary_core.batch import SealedBatch
+from notary_core.receipt import Receipt, ReceiptStatus
+from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client
+
+
+@dataclass
+class Responder:
+    broker: MosquittoBroker
+    device_key: cose.PublicKey
+    signer: cose.Signer
+    stored: dict[int, bytes] = field(default_factory=dict)  # seq -> payload, first arrival
+    arrivals: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    paused: bool = False
+    _client: mqtt.Client | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        c = connect_client(self.broker, "collector", client_id="test-collector")
+        c.on_message = self._on_message
+        c.on_connect = lambda cl, u, f, rc, p: cl.subscribe("vn/v1/dev/+/batch", qos=1)
+        c.reconnect_delay_set(1, 1)
+        c.subscribe("vn/v1/dev/+/batch", qos=1)
+        self._client = c
+        time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._client is not None:
+            close_client(self._client)
+            self._client = None
+
+    def _on_message(self, c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        if self.paused:
+            return
+        device_id = msg.topic.split("/")[3]
+        try:
+            sealed = SealedBatch.from_bytes(msg.payload)
+            sealed.verify(self.device_key)
+        except Exception as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        seq = sealed.signed.header.batch_seq
+        with self._lock:
+            self.arrivals.append(seq)
+            old = self.stored.setdefault(seq, bytes(msg.payload))
+            if old != msg.payload:
+                self.errors.append(f"batch {seq} re-sent with different bytes")
+        receipt = Receipt(
+            device_id, seq, sealed.signed.header_hash, ReceiptStatus.STORED, time.time_ns(), seq
+        )
+        c.publish(f"vn/v1/dev/{device_id}/receipt", receipt.sign(self.signer), qos=1)
+
+    def chain(self) -> list[SealedBatch]:
+        with self._lock:
+            return [SealedBatch.from_bytes(self.stored[s]) for s in sorted(self.stored)]

@@ -1,0 +1,65 @@
+"""The agent as a process against a real broker (mTLS + ACL) and a stand-in collector."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from notary_core.records import ClockSource, Kind, decode
+from tests.edge.kit import GIULIA, RAV4, Device, check_chain, provision, replay_source, start_agent
+from tests.edge.responder import Responder
+from tests.infra.mqtt_broker import MosquittoBroker, running_broker
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[MosquittoBroker, Device, Responder]]:
+    with running_broker(tmp_path) as broker:
+        dev = provision(tmp_path, broker)
+        resp = Responder(broker, dev.public, dev.collector)
+        resp.start()
+        try:
+            yield broker, dev, resp
+        finally:
+            resp.stop()
+
+
+def _status(config: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [str(Path(".venv/bin/vnotary").resolve()), "edge", "status", "--config", str(config)],
+        capture_output=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+@pytest.mark.parametrize("trace", [RAV4, GIULIA], ids=["rav4", "giulia"])
+def test_replay_of_real_trace_reaches_receipts(
+    setup: tuple[MosquittoBroker, Device, Responder], trace: Path
+) -> None:
+    broker, dev, resp = setup
+    cfg = dev.config(
+        broker,
+        replay_source(trace),
+        exit_when_done=True,
+        batch={"window_s": 0.5, "max_records": 8000},
+    )
+    proc = start_agent(cfg, dev.dir / "agent.log")
+    assert proc.wait(timeout=120) == 0, (dev.dir / "agent.log").read_text()
+    batches = resp.chain()
+    records = check_chain(batches, dev.public)
+    frames = sum(1 for line in trace.read_text().splitlines() if line.startswith("("))
+    can = [decode(r) for b in batches for r in b.verify(dev.public)]
+    can = [r for r in can if r.kind == Kind.CAN]
+    assert len(can) == frames and records >= frames
+    assert all(r.clock == ClockSource.REPLAY for r in can)
+    last = batches[-1].signed.header.streams
+    assert sum(c.seen for k, c in last.items() if k.startswith("can")) == frames
+    status = _status(cfg)
+    assert status["spool_depth"] == 0 and status["next_batch_seq"] == len(batches)
+    assert not resp.errors
