@@ -1,0 +1,219 @@
+"""Collector benchmark: verified ingest vs the bare hashing floor, log appends, proofs, gas.
+
+Ingest runs real CAN records (comma2k19, ../shared/data) sealed in 1,000-record batches
+through decode -> verify -> store (SQLite WAL, synchronous=FULL) on one core; the peer is
+the bare floor of the same run: HMAC salt + leaf SHA-256 of the same records. Last line of
+output: one JSON object.
+
+    python bench/bench_collector.py [--batches 100] [--log-size 1000000] [--no-chain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from collector.anchor_evm import EvmAnchor, deploy
+from collector.backends import open_store
+from collector.checkpoints import checkpoint_now
+from collector.ingest import Ingestor
+from collector.leaves import batch_leaf
+from notary_core import cose
+from notary_core.batch import leaf_hashes, seal
+from notary_core.checkpoint import NoteSigner
+from notary_core.header import GENESIS_PREV_HASH, BatchHeader, StreamCounters
+from notary_core.records import CanEncoder, CanFlags, ClockSource
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("VNOTARY_SHARED_DATA", REPO.parent / "shared" / "data"))
+TRACE = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
+ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
+DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+T0 = 1_700_000_000_000_000_000
+
+
+def load_records(n: int) -> list[bytes]:
+    enc = CanEncoder("can0", ClockSource.REPLAY)
+    out = []
+    with open(TRACE, encoding="ascii") as f:
+        for seq, line in enumerate(f):
+            if seq >= n:
+                break
+            ts, _bus, frame = line.split()
+            can_id, data_hex = frame.split("#")
+            data = bytes.fromhex(data_hex)
+            t = int(float(ts.strip("()")) * 1e9)
+            flags = CanFlags.EXT if len(can_id) > 3 else 0
+            out.append(enc.encode(seq, t, T0 + t, int(can_id, 16), flags, len(data), data))
+    return out
+
+
+def seal_batches(
+    records: list[bytes], per: int, signer: cose.Signer
+) -> list[tuple[bytes, list[bytes], bytes]]:
+    out, prev = [], GENESIS_PREV_HASH
+    for seq, i in enumerate(range(0, len(records), per)):
+        chunk = records[i : i + per]
+        tmpl = BatchHeader(
+            "veh-bench",
+            bytes(16),
+            seq,
+            prev,
+            0,
+            bytes(32),
+            seq,
+            seq + 1,
+            T0 + seq * 10**9,
+            T0 + seq * 10**9 + 1,
+            ClockSource.REPLAY,
+            0,
+            {"can0": StreamCounters(len(chunk), len(chunk))},
+            "bench/1",
+            bytes(32),
+            b"",
+        )
+        key = os.urandom(32)
+        sealed = seal(tmpl, chunk, key, signer)
+        prev = sealed.signed.header_hash
+        out.append((sealed.to_bytes(), chunk, key))
+    return out
+
+
+async def bench_ingest(
+    tmp: Path, batches: list[tuple[bytes, list[bytes], bytes]], dev: cose.Signer
+) -> dict[str, float]:
+    t = time.perf_counter()
+    for _payload, chunk, key in batches:
+        leaf_hashes(key, chunk)
+    floor_s = time.perf_counter() - t
+    collector = cose.Signer.from_key(ed25519.Ed25519PrivateKey.generate())
+    async with await open_store(f"sqlite:///{tmp / 'ingest.db'}") as store:
+        await store.add_device_key("veh-bench", dev.public.spki(), dev.kid, 0, None, 0)
+        ingestor = Ingestor(store, collector)
+        t = time.perf_counter()
+        for payload, _chunk, _key in batches:
+            out = await ingestor.ingest("vn/v1/dev/veh-bench/batch", payload, T0)
+            assert out.status == "stored", out
+        ingest_s = time.perf_counter() - t
+    n = sum(len(c) for _p, c, _k in batches)
+    return {
+        "records": n,
+        "floor_records_per_s": n / floor_s,
+        "ingest_records_per_s": n / ingest_s,
+        "ingest_batches_per_s": len(batches) / ingest_s,
+        "ratio_to_floor": floor_s / ingest_s,
+    }
+
+
+async def bench_log(tmp: Path, size: int) -> dict[str, float]:
+    signer = NoteSigner("bench", ed25519.Ed25519PrivateKey.generate())
+    leaves = [batch_leaf(hashlib.sha256(i.to_bytes(8, "big")).digest()) for i in range(size)]
+    async with await open_store(f"sqlite:///{tmp / 'log.db'}") as store:
+        # One transaction per entry, as ingest appends, with a checkpoint every 1,000 entries.
+        n1 = min(5000, size)
+        t = time.perf_counter()
+        for i in range(n1):
+            await store.append_leaves([leaves[i]], i)
+            if i % 1000 == 999:
+                await checkpoint_now(store, signer, "bench/log", i)
+        single = n1 / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for i in range(n1, size, 10_000):
+            await store.append_leaves(leaves[i : i + 10_000], i)
+        bulk = (size - n1) / max(time.perf_counter() - t, 1e-9)
+        await checkpoint_now(store, signer, "bench/log", size)
+        t = time.perf_counter()
+        reps = 200
+        for k in range(reps):
+            await store.inclusion_proof((k * 7919) % size, size)
+        incl_ms = (time.perf_counter() - t) / reps * 1000
+        t = time.perf_counter()
+        for k in range(reps):
+            await store.consistency_proof(1 + (k * 7919) % (size - 1), size)
+        cons_ms = (time.perf_counter() - t) / reps * 1000
+    return {
+        "log_size": size,
+        "log_appends_per_s_one_per_tx_with_checkpoints": single,
+        "log_appends_per_s_bulk": bulk,
+        "inclusion_proof_ms": incl_ms,
+        "consistency_proof_ms": cons_ms,
+    }
+
+
+async def bench_gas(tmp: Path) -> int | None:
+    if not ANVIL.exists():
+        return None
+    port_probe = __import__("socket").socket()
+    port_probe.bind(("127.0.0.1", 0))
+    port = port_probe.getsockname()[1]
+    port_probe.close()
+    proc = subprocess.Popen(
+        [str(ANVIL), "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                address = await deploy(url, DEV_KEY)
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        backend = await EvmAnchor.connect(url, DEV_KEY, address)
+        try:
+            tx = await backend.send(1_000_000, os.urandom(32), os.urandom(32))
+            return await backend.gas_used(tx)
+        finally:
+            await backend.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", type=int, default=100)
+    ap.add_argument("--log-size", type=int, default=1_000_000)
+    ap.add_argument("--no-chain", action="store_true")
+    args = ap.parse_args()
+    dev = cose.Signer.from_key(ed25519.Ed25519PrivateKey.generate())
+    records = load_records(args.batches * 1000)
+    batches = seal_batches(records, 1000, dev)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        ing = await bench_ingest(tmp, batches, dev)
+        print(f"floor (HMAC salt + leaf SHA-256): {ing['floor_records_per_s']:,.0f} records/s")
+        print(
+            f"ingest decode+verify+store:      {ing['ingest_records_per_s']:,.0f} records/s, "
+            f"{ing['ingest_batches_per_s']:,.1f} batches/s, "
+            f"ratio to floor {ing['ratio_to_floor']:.2f}"
+        )
+        lg = await bench_log(tmp, args.log_size)
+        print(
+            f"log appends (1 per tx, checkpoint/1000): "
+            f"{lg['log_appends_per_s_one_per_tx_with_checkpoints']:,.0f}/s; bulk "
+            f"{lg['log_appends_per_s_bulk']:,.0f}/s"
+        )
+        print(
+            f"proofs at {args.log_size:,} entries: inclusion {lg['inclusion_proof_ms']:.2f} ms, "
+            f"consistency {lg['consistency_proof_ms']:.2f} ms"
+        )
+        gas = None if args.no_chain else await bench_gas(tmp)
+        print(f"gas per anchor: {gas}")
+    print(json.dumps({**ing, **lg, "gas_per_anchor": gas}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
