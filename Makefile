@@ -39,8 +39,10 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-vectors-check: $(STAMP)  ## regenerate the byte-exact vectors in memory and compare with the committed ones
+vectors-check: $(STAMP)  ## regenerate vectors and the contract artifact in memory; compare with the committed ones
 	$(PY) scripts/gen_vectors.py --check
+	$(PY) -m firmware_bridge.vectors --check
+	$(PY) contracts/compile.py --check
 
 check: setup lint typecheck imports vectors-check  ## every check CI runs: format, lint, mypy --strict, import rules, vectors, tests (warnings are errors)
 	$(PY) -m pytest -W error $(PYTEST_ARGS)
