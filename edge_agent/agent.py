@@ -27,7 +27,6 @@ from edge_agent.sealer import Identity, Sealer
 from edge_agent.source import Emitter, Source
 from edge_agent.spool_sqlite import SPOOL_STREAM, Spool
 from notary_core import records as rec
-from notary_core.batch import SealedBatch
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.receipt import open_receipt
 
@@ -205,7 +204,3 @@ class Agent:
             if not self.publisher.publish(payload):
                 self.delivery.reconnected(self.spool.unacked())
                 return
-
-
-def sealed_seq(sealed: SealedBatch) -> int:
-    return sealed.signed.header.batch_seq
