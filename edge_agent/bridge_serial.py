@@ -1,9 +1,14 @@
 """Sensor boards on serial through firmware_bridge (SerialBridge + StreamDecoder).
 
 Every decoded frame is stored as a BRIDGE record on stream `<stream>:<board id, 8 hex>`
-with the decoder's status (OK, UNAUTHENTICATED, REPLAYED). Losses the decoder counts go
-into the signed counters (CRC failures, sequence gaps, other rejects as dropped); every
-rejected segment is kept as a DROPPED event with its bytes; each outage is an event.
+with the decoder's status (OK, UNAUTHENTICATED, REPLAYED): the link-level evidence. A GNSS
+passthrough frame is also stored as an NMEA record on stream `gnss` (its sentence bytes
+verbatim, checksum checked) and an IMU frame as an IMU record on stream `imu` (counts times
+the board's scale), right after the frame they transcribe, so that grants can name `gnss`
+or `imu` alone and the offline verifier needs only the core to read them.
+Losses the decoder counts go into the signed counters (CRC failures, sequence gaps, other
+rejects as dropped); every rejected segment is kept as a DROPPED event with its bytes;
+each outage is an event.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import time
 
 from edge_agent.config import SourceConfig
 from edge_agent.source import Emitter, Source
-from firmware_bridge.decoder import Counters, StreamDecoder
+from firmware_bridge import messages as msg
+from firmware_bridge.decoder import Counters, FrameStatus, StreamDecoder
+from firmware_bridge.nmea import check_sentence
 from firmware_bridge.serial_port import SerialBridge
 from notary_core import records as rec
 
@@ -40,7 +47,11 @@ class BridgeSerialSource(Source):
                 async for frame in link:
                     stream = f"{self.cfg.stream}:{frame.header.board_id:08x}"
                     body = rec.BridgeFrame(rec.BridgeStatus(int(frame.status)), frame.raw)
-                    emit.record(stream, body, time.monotonic_ns(), time.time_ns())
+                    mono, utc = time.monotonic_ns(), time.time_ns()
+                    emit.record(stream, body, mono, utc)
+                    derived = _transcribe(frame.message)
+                    if derived is not None and frame.status == FrameStatus.OK:
+                        emit.record(derived[0], derived[1], mono, utc)
                     self._account(emit, decoder)
                     emit.maybe_flush()
             finally:
@@ -76,3 +87,17 @@ class BridgeSerialSource(Source):
                 f"{r.reason}:{r.data.hex()}"[:1000],
             )
         self._last = Counters(**now.as_dict())
+
+
+def _transcribe(message: object) -> tuple[str, rec.Body] | None:
+    """The core record a bridge message stands for, if any (see the module docstring)."""
+    if isinstance(message, msg.GnssSentence):
+        status = rec.NmeaStatus(int(check_sentence(message.raw)))
+        return "gnss", rec.NmeaSentence(status, message.raw)
+    if isinstance(message, msg.ImuSample):
+        # The integer product is exact; one division is the only rounding.
+        a, g = message.accel_scale_nano, message.gyro_scale_nano
+        ax, ay, az = (c * a / 1e9 for c in message.accel)
+        gx, gy, gz = (c * g / 1e9 for c in message.gyro)
+        return "imu", rec.ImuSample((ax, ay, az), (gx, gy, gz))
+    return None
