@@ -15,7 +15,7 @@ from collections.abc import Callable
 from notary_core.errors import NotaryError
 
 # Order is the order `vnotary --help` lists them in.
-PARTS = ("edge", "bridge", "collector", "verify", "report", "demo", "core")
+PARTS = ("edge", "bridge", "collector", "verify", "report", "demo", "sim")
 
 
 def build_parser() -> argparse.ArgumentParser:
