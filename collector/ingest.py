@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 from collector import limits
-from collector.reasons import FINAL_REASONS, IngestReason, Rejected
 from collector.store import BatchRow, DeviceKey, Store
 from notary_core import cose
 from notary_core import limits as core_limits
@@ -20,6 +19,24 @@ from notary_core.batch import SealedBatch
 from notary_core.errors import BadData, Reason, too_large
 from notary_core.header import BatchHeader
 from notary_core.receipt import Receipt, ReceiptStatus
+
+# A REJECTED receipt tells the agent to stop re-sending: only for faults that a re-send can
+# never cure. UNKNOWN_DEVICE / UNKNOWN_KEY may be cured by registering the device later.
+FINAL_REASONS = frozenset(
+    {
+        Reason.BAD_SIGNATURE,
+        Reason.ROOT_MISMATCH,
+        Reason.COUNT_MISMATCH,
+        Reason.CHAIN_BROKEN,
+        Reason.KEY_MISMATCH,
+        Reason.MALFORMED,
+        Reason.NON_CANONICAL,
+        Reason.TOO_LARGE,
+        Reason.FORK,
+        Reason.REVOKED_KEY,
+        Reason.KEY_NOT_VALID,
+    }
+)
 
 TOPIC_RE = re.compile(r"vn/v1/dev/([A-Za-z0-9][A-Za-z0-9._-]{0,63})/batch")
 
@@ -31,7 +48,7 @@ def receipt_topic(device_id: str) -> str:
 def device_from_topic(topic: str) -> str:
     m = TOPIC_RE.fullmatch(topic[: limits.MAX_TOPIC])
     if m is None:
-        raise Rejected(IngestReason.TOPIC_MISMATCH, f"not a batch topic: {topic[:80]!r}")
+        raise BadData(Reason.TOPIC_MISMATCH, f"not a batch topic: {topic[:80]!r}")
     return m.group(1)
 
 
@@ -50,17 +67,17 @@ class Outcome:
 def key_for(keys: list[DeviceKey], header: BatchHeader) -> DeviceKey:
     """The registered key that signed this header and was valid at the batch's time."""
     if not keys:
-        raise Rejected(IngestReason.UNKNOWN_DEVICE, f"device {header.device_id!r} unregistered")
+        raise BadData(Reason.UNKNOWN_DEVICE, f"device {header.device_id!r} unregistered")
     for k in keys:
         if k.key_id != header.key_id:
             continue
         if k.revoked_utc_ns is not None:
-            raise Rejected(IngestReason.REVOKED_KEY, "the device key is revoked")
+            raise BadData(Reason.REVOKED_KEY, "the device key is revoked")
         t = header.first_utc_ns
         if t < k.not_before_ns or (
             k.not_after_ns is not None and header.last_utc_ns >= k.not_after_ns
         ):
-            raise Rejected(IngestReason.KEY_NOT_VALID, "batch time outside the key's validity")
+            raise BadData(Reason.KEY_NOT_VALID, "batch time outside the key's validity")
         return k
     raise BadData(Reason.UNKNOWN_KEY, "the header's key id is not registered for the device")
 
@@ -82,8 +99,8 @@ class Ingestor:
             sealed = SealedBatch.from_bytes(payload)
             header = sealed.signed.header
             if header.device_id != device:
-                raise Rejected(
-                    IngestReason.TOPIC_MISMATCH,
+                raise BadData(
+                    Reason.TOPIC_MISMATCH,
                     f"topic names {device!r}, header names {header.device_id!r}",
                 )
             return await self._verified(sealed, header, payload, topic, now_ns)
@@ -99,15 +116,13 @@ class Ingestor:
         ctx = await self.store.chain_context(header.device_id, header.batch_seq)
         if ctx.same is not None:
             if ctx.same[0] != header_hash:
-                raise Rejected(IngestReason.FORK, "another header is stored at this batch_seq")
-            qid = await self._keep(
-                topic, payload, header, IngestReason.REPLAY, "already stored", now_ns
-            )
+                raise BadData(Reason.FORK, "another header is stored at this batch_seq")
+            qid = await self._keep(topic, payload, header, Reason.REPLAY, "already stored", now_ns)
             # The agent may have lost our receipt: answer again, with the original log index.
             receipt = self._receipt(header, header_hash, ReceiptStatus.STORED, now_ns, ctx.same[1])
             return Outcome(
                 "replay",
-                str(IngestReason.REPLAY),
+                str(Reason.REPLAY),
                 header.device_id,
                 header.batch_seq,
                 ctx.same[1],
@@ -141,7 +156,7 @@ class Ingestor:
         receipt = self._receipt(header, header_hash, ReceiptStatus.STORED, now_ns, index)
         return Outcome(
             "stored",
-            str(IngestReason.GAP) if gap else None,
+            str(Reason.GAP) if gap else None,
             header.device_id,
             header.batch_seq,
             index,

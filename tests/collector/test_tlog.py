@@ -69,3 +69,32 @@ def test_leaves_are_typed_and_round_trip() -> None:
         RegistryEvent.from_leaf(batch_leaf(h))
     with pytest.raises(BadData):
         batch_leaf(b"short")
+
+
+# Leaves written by the collector before the definitions moved to notary_core.logleaf:
+# stored logs hold these bytes, so the core must encode and decode them identically.
+OLD_LEAVES = {
+    "02a80101020203657665682d31044473706b6905506b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b060107f60802": (
+        RegistryEvent(RegistryAction.ROTATE, "veh-1", b"spki", b"k" * 16, 1, None, 2)
+    ),
+    "02a80101020303667665682dc3a904582c302a000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000550000102030405060708090a0b0c0d0e0f061b17979cfe"
+    "362a0000071b7fffffffffffffff081b17979cfe362a007b": RegistryEvent(
+        RegistryAction.REVOKE,
+        "veh-\u00e9",
+        b"\x30\x2a" + bytes(42),
+        bytes(range(16)),
+        1_700_000_000_000_000_000,
+        2**63 - 1,
+        1_700_000_000_000_000_123,
+    ),
+}
+
+
+@pytest.mark.parametrize("leaf_hex", sorted(OLD_LEAVES))
+def test_core_leaves_are_byte_identical_to_the_collector_s_old_ones(leaf_hex: str) -> None:
+    event = OLD_LEAVES[leaf_hex]
+    assert event.to_leaf().hex() == leaf_hex
+    assert RegistryEvent.from_leaf(bytes.fromhex(leaf_hex)) == event
+    h = hashlib.sha256(b"header").digest()
+    assert batch_leaf(h).hex() == "01" + h.hex()
