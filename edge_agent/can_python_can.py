@@ -27,6 +27,7 @@ _FD, _BRS, _ESI = int(rec.CanFlags.FD), int(rec.CanFlags.BRS), int(rec.CanFlags.
 CAN_ERR_BUSOFF = 0x40  # linux/can/error.h: error class bit in the error frame's id
 CAN_ERR_CRTL = 0x04
 CAN_ERR_CRTL_RX_OVERFLOW = 0x01  # data[1] of a controller error frame
+RETRY_S = 1.0  # reopen a lost adapter this often (an unplugged USB adapter comes back)
 
 
 class CanCapture:
@@ -128,6 +129,8 @@ class CanBusSource(Source):
         self.clock = clock
 
     def _capture(self, emit: Emitter, stop: threading.Event) -> None:
+        """Capture until stopped; an adapter that goes away (USB unplug, EIO) is reopened
+        every second, and each loss and each reopen is a SOURCE_STATE event."""
         c = self.cfg
         kwargs: dict[str, Any] = dict(c.options)
         if c.bitrate is not None:
@@ -136,18 +139,43 @@ class CanBusSource(Source):
             kwargs["fd"] = True
         capture = CanCapture(emit, c.stream, per_channel=False)
         drops = _SysfsDrops(c.channel) if c.interface == "socketcan" else None
-        with can.Bus(interface=c.interface, channel=c.channel, **kwargs) as bus:
-            emit.event(
-                c.stream, rec.EventType.SOURCE_STATE, detail=f"opened {c.interface}:{c.channel}"
-            )
-            while not stop.is_set():
-                msg = bus.recv(timeout=0.05)
-                if msg is not None:
-                    capture.message(msg, time.monotonic_ns(), time.time_ns())
-                if drops is not None and (d := drops.delta()):
-                    emit.chunk(c.stream).dropped += d
-                    emit.event(c.stream, rec.EventType.RX_OVERFLOW, d, detail="kernel rx drops")
-                emit.maybe_flush()
+        lost_at: int | None = None
+        while not stop.is_set():
+            try:
+                with can.Bus(interface=c.interface, channel=c.channel, **kwargs) as bus:
+                    down = (
+                        ""
+                        if lost_at is None
+                        else f" after {(time.monotonic_ns() - lost_at) / 1e9:.1f} s down"
+                    )
+                    emit.event(c.stream, rec.EventType.SOURCE_STATE,
+                               detail=f"opened {c.interface}:{c.channel}{down}")  # fmt: skip
+                    lost_at = None
+                    self._loop(bus, capture, drops, emit, stop)
+            except (can.CanError, OSError, ValueError) as exc:
+                if lost_at is None:
+                    lost_at = time.monotonic_ns()
+                    emit.event(c.stream, rec.EventType.SOURCE_STATE, detail=f"lost: {exc}"[:300])
+                emit.flush()
+                stop.wait(RETRY_S)
+
+    def _loop(
+        self,
+        bus: can.BusABC,
+        capture: CanCapture,
+        drops: _SysfsDrops | None,
+        emit: Emitter,
+        stop: threading.Event,
+    ) -> None:
+        stream = self.cfg.stream
+        while not stop.is_set():
+            msg = bus.recv(timeout=0.05)
+            if msg is not None:
+                capture.message(msg, time.monotonic_ns(), time.time_ns())
+            if drops is not None and (d := drops.delta()):
+                emit.chunk(stream).dropped += d
+                emit.event(stream, rec.EventType.RX_OVERFLOW, d, detail="kernel rx drops")
+            emit.maybe_flush()
 
 
 class ReplaySource(Source):
