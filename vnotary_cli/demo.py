@@ -1,0 +1,298 @@
+"""`vnotary demo`: the whole job on one machine, with the real RAV4 drive, in a few minutes.
+
+1. starts mosquitto (mTLS, per-device ACL) and an anvil node on free ports, creates a fleet
+   CA, provisions a device, deploys the anchor contract, starts the collector (SQLite);
+2. plays the drive as a vehicle would: CAN through a serial slcan adapter on a pty, IMU and
+   GNSS through the firmware-bridge board simulator on a second pty;
+3. runs the edge agent until the drive is delivered and anchored;
+4. registers an owner and an insurer; the insurer asks for the 60 s around the hardest
+   braking, for speed, brake and GNSS only; the owner grants it; the insurer downloads it;
+5. verifies the bundle (`vnotary verify --rpc`) and writes the evidence report;
+6. prints where everything is and stops every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from vnotary_cli.demo_stack import REPO, DemoError, Stack, free_port, port_open, wait_until
+
+ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
+FLEET_CA = REPO / "deploy" / "pki" / "fleet_ca.py"
+# anvil's first well-known development account: public test key, never holds real value.
+DEV_CHAIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEVICE = "edge-rav4"
+TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+
+
+class Steps:
+    """Numbered progress output; every step says what it did and how long it took."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.n = 0
+
+    def step(self, text: str) -> None:
+        self.n += 1
+        print(f"[{time.monotonic() - self.t0:6.1f} s] {self.n}. {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        print(f"{'':12}{text}", flush=True)
+
+
+def _pki(stack: Stack, w: Path) -> dict[str, Path]:
+    ca = w / "ca"
+    py = sys.executable
+    stack.start("ca-init", [py, str(FLEET_CA), "init", "--dir", str(ca)]).wait(30)
+    stack.start("ca-server", [py, str(FLEET_CA), "server", "--dir", str(ca),
+                              "--host", "localhost", "--host", "127.0.0.1"]).wait(30)  # fmt: skip
+    stack.start("ca-collector", [py, str(FLEET_CA), "client", "--dir", str(ca),
+                                 "--cn", "collector"]).wait(30)  # fmt: skip
+    files = {p.name: p for p in ca.iterdir()}
+    return files
+
+
+def _find(files: dict[str, Path], *needles: str) -> Path:
+    for name, path in sorted(files.items()):
+        if all(n in name for n in needles):
+            return path
+    raise DemoError(f"no file with {needles} in the fleet CA directory: {sorted(files)}")
+
+
+def start_broker(stack: Stack, w: Path, files: dict[str, Path]) -> int:
+    sys.path.insert(0, str(REPO / "deploy" / "mosquitto"))
+    import render  # type: ignore[import-not-found]  # noqa: PLC0415 (deploy/mosquitto/render.py)
+
+    port = free_port()
+    data = w / "mosquitto"
+    data.mkdir()
+    conf = data / "mosquitto.conf"
+    conf.write_text(render.render(
+        port=str(port), bind_address="127.0.0.1", user=_user(), persistence="true",
+        data_dir=str(data), log_file=str(stack.logs / "mosquitto-broker.log"),
+        cafile=str(_find(files, "ca", "crt")), certfile=str(_find(files, "server", "crt")),
+        keyfile=str(_find(files, "server", "key")), acl_file=str(render.ACL),
+    ))  # fmt: skip
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = stack.start("mosquitto", [mosquitto, "-c", str(conf)])
+    wait_until("mosquitto", port_open(port), 15, proc)
+    return port
+
+
+def _user() -> str:
+    return getpass.getuser()
+
+
+def start_chain(stack: Stack) -> tuple[str, str]:
+    if not ANVIL.exists():
+        raise DemoError("anvil is not installed: run `bash scripts/install-system-deps.sh`")
+    port = free_port()
+    proc = stack.start("anvil", [str(ANVIL), "--host", "127.0.0.1", "--port", str(port),
+                                 "--block-time", "1"])  # fmt: skip
+    wait_until("anvil", port_open(port), 20, proc)
+    url = f"http://127.0.0.1:{port}"
+    # Imported here: web3 is slow to import and `vnotary --help` should not pay for it.
+    from collector.anchor_evm import deploy  # noqa: PLC0415
+
+    return url, asyncio.run(deploy(url, DEV_CHAIN_KEY))
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    if not (data_dir / TRACE).is_file():
+        print(f"vnotary demo: the RAV4 drive is not at {data_dir / TRACE}", file=sys.stderr)
+        return 2
+    w = Path(args.workdir).resolve()
+    if w.exists():
+        shutil.rmtree(w)
+    w.mkdir(parents=True)
+    steps = Steps()
+    try:
+        with Stack(w) as stack:
+            return _demo(stack, w, data_dir, steps, args)
+    except DemoError as exc:
+        print(f"\nvnotary demo FAILED at step {steps.n}: {exc}", file=sys.stderr)
+        print(f"logs: {w / 'logs'}", file=sys.stderr)
+        return 1
+
+
+def _demo(stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namespace) -> int:
+    steps.step("local stack: fleet CA, mosquitto (mTLS + per-device ACL), anvil, anchor contract")
+    files = _pki(stack, w)
+    broker_port = start_broker(stack, w, files)
+    rpc_url, contract = start_chain(stack)
+    steps.note(f"broker 127.0.0.1:{broker_port}, chain {rpc_url}, anchor contract {contract}")
+
+    steps.step(f"provision device {DEVICE}: Ed25519 key, CSR signed by the fleet CA")
+    dev = w / "device"
+    out = stack.run("provision", "edge", "provision", "--device-id", DEVICE, "--dir", str(dev))
+    pem = out[out.index("-----BEGIN PUBLIC KEY-----") : out.index("-----END PUBLIC KEY-----") + 24]
+    (dev / "device.pub").write_text(pem + "\n")
+    stack.start("ca-sign-device", [sys.executable, str(FLEET_CA), "sign-device", "--dir",
+                                   str(w / "ca"), "--csr", str(dev / "tls.csr"),
+                                   "--out", str(dev / "tls.crt")]).wait(30)  # fmt: skip
+
+    collector = start_collector(stack, w, files, broker_port, rpc_url, contract, steps)
+    stack.run("device-add", "collector", "device", "add", "--config", str(collector["config"]),
+              DEVICE, "--public-key", str(dev / "device.pub"))  # fmt: skip
+
+    steps.step(
+        f"play the RAV4 drive at {args.speed}x: CAN via slcan on a pty, "
+        "IMU + GNSS via the board simulator on another"
+    )
+    run_dir = w / "run"
+    run_dir.mkdir()
+    slcan = stack.vnotary("sim-slcan", "sim", "slcan", str(data / TRACE), "--channel", "can0",
+                          "--speed", str(args.speed), "--link", str(run_dir / "slcan0"),
+                          "--linger", "3")  # fmt: skip
+    board = stack.vnotary("sim-board", "bridge", "simulate", "--data-dir", str(data),
+                          "--sources", "imu,gnss", "--speed", str(args.speed),
+                          "--link", str(run_dir / "board0"), "--linger", "3")  # fmt: skip
+    slcan.first_line()
+    board.first_line()
+    agent_cfg = write_agent_config(w, dev, files, broker_port, collector["public_pem"], run_dir)
+    agent = stack.vnotary("edge-agent", "edge", "run", "--config", str(agent_cfg))
+
+    steps.step("edge agent: capture -> seal -> spool -> MQTT, until every batch has its receipt")
+    slcan.wait(600)
+    board.wait(600)
+    drain(stack, agent, agent_cfg, steps)
+    status = json.loads(stack.run("edge-status", "edge", "status", "--config", str(agent_cfg)))
+    steps.note(
+        f"agent spool: {status.get('spool_depth')} unacknowledged, "
+        f"next batch_seq {status.get('next_batch_seq')}"
+    )
+    return finish(stack, w, data, steps, args, collector, rpc_url, contract)
+
+
+def start_collector(
+    stack: Stack, w: Path, files: dict[str, Path], broker_port: int, rpc_url: str,
+    contract: str, steps: Steps,
+) -> dict[str, Any]:  # fmt: skip
+    steps.step("collector on its embedded defaults (SQLite), anchoring every 2 s")
+    c = w / "collector"
+    c.mkdir()
+    stack.run("collector-keygen", "collector", "keygen", "--out", str(c / "collector.key"))
+    (c / "eth.key").write_text(DEV_CHAIN_KEY + "\n")
+    key = serialization.load_pem_private_key((c / "collector.key").read_bytes(), None)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (c / "collector.pub").write_bytes(public_pem)
+    api_port = free_port()
+    config = c / "collector.toml"
+    config.write_text(f"""store = "sqlite:///{c / "collector.db"}"
+key_file = "collector.key"
+origin = "demo.vnotary.local/log"
+checkpoint_interval_s = 1.0
+
+[mqtt]
+host = "127.0.0.1"
+port = {broker_port}
+ca_cert = "{_find(files, "ca", "crt")}"
+cert = "{_find(files, "collector", "crt")}"
+key = "{_find(files, "collector", "key")}"
+
+[anchor]
+rpc_url = "{rpc_url}"
+contract = "{contract}"
+key_file = "eth.key"
+interval_s = 2
+confirmations = 2
+""")
+    proc = stack.vnotary("collector", "collector", "run", "--config", str(config))
+    time.sleep(0.5)
+    if proc.popen.poll() is not None:
+        raise DemoError(f"the collector exited at start\n{proc.tail()}")
+    return {"config": config, "dir": c, "public_pem": c / "collector.pub", "proc": proc,
+            "api_port": api_port}  # fmt: skip
+
+
+def write_agent_config(
+    w: Path, dev: Path, files: dict[str, Path], broker_port: int, collector_pub: Path, run_dir: Path
+) -> Path:
+    cfg = dev / "agent.toml"
+    cfg.write_text(f"""device_id = "{DEVICE}"
+key_file = "device.key"
+
+[batch]
+window_s = 1.0
+max_records = 20000
+
+[spool]
+path = "spool.sqlite"
+
+[mqtt]
+host = "127.0.0.1"
+port = {broker_port}
+ca_file = "{_find(files, "ca", "crt")}"
+cert_file = "tls.crt"
+key_file = "tls.key"
+collector_public_key = "{collector_pub}"
+
+[[source]]
+type = "can"
+stream = "can0"
+interface = "slcan"
+channel = "{run_dir / "slcan0"}"
+bitrate = 500000
+
+[[source]]
+type = "bridge"
+stream = "bridge"
+port = "{run_dir / "board0"}"
+baudrate = 921600
+""")
+    return cfg
+
+
+def drain(stack: Stack, agent: Any, cfg: Path, steps: Steps) -> None:
+    """After the drive: wait until the spool is empty twice in a row, then stop the agent
+    (SIGTERM seals the open window), and deliver what that last window held."""
+
+    def empty() -> bool:
+        out = stack.run("edge-status", "edge", "status", "--config", str(cfg))
+        return int(json.loads(out).get("spool_depth", 1)) == 0
+
+    def settled() -> bool:
+        if not empty():
+            return False
+        time.sleep(1.5)
+        return empty()
+
+    wait_until("agent delivered the drive", settled, 120, agent)
+    code = agent.stop(grace=20)
+    if code not in (0, None):
+        raise DemoError(f"the edge agent exited with {code}\n{agent.tail()}")
+    if not empty():
+        steps.note("delivering the last sealed window")
+        again = stack.vnotary("edge-agent-final", "edge", "run", "--config", str(cfg))
+        wait_until("the last window delivered", empty, 60, again)
+        again.stop(grace=20)
+
+
+def finish(
+    stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namespace,
+    collector: dict[str, Any], rpc_url: str, contract: str,
+) -> int:  # fmt: skip
+    steps.step("done (access, bundle and report steps follow)")
+    print(f"\nlogs: {w / 'logs'}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="the end-to-end demo on the real RAV4 drive (a few minutes)")
+    p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    p.add_argument("--workdir", default=str(REPO / "demo-data"))
+    p.add_argument("--speed", type=float, default=2.0, help="times the recorded pace (default 2)")
+    p.set_defaults(handler=run)
