@@ -1,33 +1,69 @@
-"""The collector's HTTP API (log part): checkpoint, entries, inclusion and consistency proofs.
+"""The collector's HTTP API: the log (checkpoint, entries, proofs, anchors), the trust file,
+and the access routes (collector/api_access.py: registry, grants, access log, evidence).
 
 `create_app(settings)` builds everything per app (no import-time globals); the store is
-opened in the lifespan and reached through a typed dependency. The access issue adds owners,
-grants and evidence routes to the same app.
+opened in the lifespan and reached through a typed dependency. Errors are mapped to HTTP
+status + {"reason", "message"} in ONE place, `_status`.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.access import Conflict, Forbidden, NotAnchored, NotFound
+from collector.api_access import access_router
+from collector.api_deps import StoreDep, raw_key
+from collector.auth_http import Unauthorized
 from collector.backends import open_store
+from collector.evidence_build import Issuer
 from collector.leaves import LeafType
 from collector.settings import Settings
-from collector.store import Store
+from collector.signals import SignalDecoder
 from notary_core import limits
-from notary_core.errors import BadData, Unreachable
+from notary_core.errors import BadData, NotaryError, Reason, Unreachable
+from notary_core.grant import thumbprint
+
+MAX_BODY = 64 * 1024  # the largest body we take is a grant (8 KiB) in JSON
+
+_STATUS: tuple[tuple[type[NotaryError], int], ...] = (
+    (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409),
+    (Unreachable, 503), (BadData, 400),
+)  # fmt: skip
 
 
-def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+def _status(exc: NotaryError) -> int:
+    """The one mapping from an error to an HTTP status."""
+    if exc.reason == Reason.TOO_LARGE and not isinstance(exc, Unauthorized):
+        return 413
+    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
 
 
-StoreDep = Annotated[Store, Depends(get_store)]
+class _BodyLimit:
+    """Refuse bodies over MAX_BODY before anything reads them (413)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > MAX_BODY:
+                reply = JSONResponse({"reason": "TOO_LARGE", "message": f"body over {MAX_BODY} "
+                                      "bytes or without a valid Content-Length"}, 413)  # fmt: skip
+                await reply(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 Size = Annotated[int, Query(ge=1, le=limits.MAX_TREE_SIZE)]
 Index = Annotated[int, Query(ge=0, le=limits.MAX_TREE_SIZE)]
 
@@ -35,19 +71,51 @@ Index = Annotated[int, Query(ge=0, le=limits.MAX_TREE_SIZE)]
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        signer = settings.receipt_signer()
+        note_signer = settings.note_signer()
+        app.state.settings = settings
+        app.state.note_signer = note_signer
+        app.state.operators = {
+            thumbprint(k): k for k in map(raw_key, settings.access.operator_keys)
+        }
+        dbc = settings.access.dbc
+        app.state.issuer = Issuer(signer, settings.origin, note_signer.verifier.vkey,
+                                  SignalDecoder(dbc) if dbc else None,
+                                  settings.access.retry_after_s)  # fmt: skip
         async with await open_store(settings.store) as store:
             app.state.store = store
             yield
 
     app = FastAPI(title="vnotary collector", version="1", lifespan=lifespan)
+    app.add_middleware(_BodyLimit)
+    app.include_router(access_router())
 
-    @app.exception_handler(BadData)
-    async def bad_data(request: Request, exc: BadData) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=400)
+    @app.exception_handler(NotaryError)
+    async def notary_error(request: Request, exc: NotaryError) -> JSONResponse:
+        body = {"reason": str(exc.reason), "message": exc.message}
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, NotAnchored) else {}
+        return JSONResponse(body, status_code=_status(exc), headers=headers)
 
-    @app.exception_handler(Unreachable)
-    async def unreachable(request: Request, exc: Unreachable) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=503)
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"reason": "MALFORMED", "message": message[:1000]}, 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        reason = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP")
+        return JSONResponse({"reason": reason, "message": str(exc.detail)}, exc.status_code)
+
+    @app.get("/v1/trust")
+    async def trust(store: StoreDep, request: Request) -> dict[str, Any]:
+        """The trust file for `vnotary verify --trust`: log key, collector key, contracts."""
+        spki = request.app.state.issuer.signer.public.spki()
+        contracts = {(a.chain_id, a.contract) for a in await store.anchors()
+                     if a.status in ("sent", "final") and a.contract}  # fmt: skip
+        return {"log_vkeys": [request.app.state.issuer.log_vkey],
+                "collector_keys": [base64.b64encode(spki).decode()],
+                "anchor_contracts": [{"chain_id": c, "address": addr} for c, addr in
+                                     sorted(contracts)]}  # fmt: skip
 
     @app.get("/v1/log/checkpoint")
     async def checkpoint(store: StoreDep) -> Response:

@@ -39,6 +39,34 @@ MIGRATIONS: tuple[str, ...] = (
         block_hash {BLOB}, chain_id {BIG}, contract TEXT, attempts INTEGER NOT NULL,
         updated_utc_ns {BIG} NOT NULL);
     """,
+    # 2: access: parties, vehicles, installations, ownerships, requests, grants, nonces
+    """
+    CREATE TABLE parties (thumbprint TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL,
+        public_key {BLOB} NOT NULL, added_utc_ns {BIG} NOT NULL);
+    CREATE TABLE vehicles (vehicle_id TEXT PRIMARY KEY, label TEXT NOT NULL,
+        added_utc_ns {BIG} NOT NULL);
+    CREATE TABLE installs (vehicle_id TEXT NOT NULL, device_id TEXT NOT NULL,
+        start_ns {BIG} NOT NULL, end_ns {BIG} NOT NULL, log_index {BIG} NOT NULL UNIQUE,
+        PRIMARY KEY (vehicle_id, device_id, start_ns));
+    CREATE TABLE ownerships (vehicle_id TEXT NOT NULL, owner TEXT NOT NULL,
+        start_ns {BIG} NOT NULL, end_ns {BIG} NOT NULL, log_index {BIG} NOT NULL UNIQUE,
+        PRIMARY KEY (vehicle_id, start_ns));
+    CREATE TABLE access_requests (id TEXT PRIMARY KEY, vehicle_id TEXT NOT NULL,
+        party TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+        created_utc_ns {BIG} NOT NULL, log_index {BIG} NOT NULL, grant_jti TEXT);
+    CREATE INDEX access_requests_by_vehicle ON access_requests (vehicle_id, status);
+    CREATE TABLE grants (jti TEXT PRIMARY KEY, vehicle_id TEXT NOT NULL, issuer TEXT NOT NULL,
+        grantee TEXT NOT NULL, parent TEXT, token TEXT NOT NULL, log_index {BIG} NOT NULL,
+        revoked_utc_ns {BIG}, revoke_index {BIG});
+    CREATE INDEX grants_by_parent ON grants (parent);
+    CREATE TABLE access_log (log_index {BIG} PRIMARY KEY, vehicle_id TEXT NOT NULL,
+        action INTEGER NOT NULL, actor TEXT NOT NULL, subject TEXT NOT NULL,
+        at_utc_ns {BIG} NOT NULL);
+    CREATE INDEX access_log_by_vehicle ON access_log (vehicle_id, log_index);
+    CREATE TABLE nonces (keyid TEXT NOT NULL, nonce TEXT NOT NULL, expires_ns {BIG} NOT NULL,
+        PRIMARY KEY (keyid, nonce));
+    CREATE INDEX nonces_by_expiry ON nonces (expires_ns);
+    """,
 )
 
 SQLITE = {

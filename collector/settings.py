@@ -12,6 +12,11 @@ key = "collector.key.pem"  shared_group = "collectors"    # optional
 [anchor]                          # omit to run without anchoring
 rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  key_file = "eth.key"
 interval_s = 60  confirmations = 12  use_finalized = false
+
+[access]                          # owners, parties, grants and evidence (docs/access.md)
+operator_keys = ["<base64url raw Ed25519 public key>"]   # who may sign registry requests
+dbc = "toyota_rav4_2017_pt_generated.dbc"                 # decodes CAN views in bundles
+max_signature_age_s = 300  retry_after_s = 5
 """
 
 from __future__ import annotations
@@ -44,6 +49,14 @@ class AnchorSettings:
 
 
 @dataclass(frozen=True)
+class AccessSettings:
+    operator_keys: tuple[str, ...] = ()
+    dbc: str | None = None
+    max_signature_age_s: int = 300
+    retry_after_s: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     store: str
     key_file: str
@@ -51,6 +64,7 @@ class Settings:
     checkpoint_interval_s: float = limits.DEFAULT_CHECKPOINT_INTERVAL_S
     mqtt: MqttSettings | None = None
     anchor: AnchorSettings | None = None
+    access: AccessSettings = AccessSettings()
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
@@ -62,6 +76,10 @@ class Settings:
 
         mqtt = data.pop("mqtt", None)
         anchor = data.pop("anchor", None)
+        access = data.pop("access", {})
+        if access.get("dbc"):
+            access["dbc"] = rel(access["dbc"])
+        access["operator_keys"] = tuple(access.get("operator_keys", ()))
         store = data.pop("store")
         if store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
             store = "sqlite:///" + rel(store.removeprefix("sqlite:///"))
@@ -72,6 +90,7 @@ class Settings:
             anchor=None
             if anchor is None
             else AnchorSettings(**{**anchor, "key_file": rel(anchor["key_file"])}),
+            access=AccessSettings(**access),
             **data,
         )
 

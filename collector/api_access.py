@@ -1,0 +1,224 @@
+"""Routes of the access API: registry (operator), requests and grants (parties, owners),
+access log (owner) and evidence bundles (grantees). Thin: each route checks the caller's
+role, runs one flow in one transaction, and shapes the answer. Docs: docs/access.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from collector import access_flows as flows
+from collector import evidence_build, tlog
+from collector.access import Forbidden, NotAnchored
+from collector.api_deps import AccessDep, CallerDep, StoreDep, need, raw_key
+from collector.api_models import (
+    AccessRequestIn,
+    DenyIn,
+    DeviceKeyIn,
+    EvidenceIn,
+    GrantIn,
+    InstallIn,  # fmt: skip
+    OwnerIn,
+    PartyIn,
+    VehicleIn,
+)
+from collector.checkpoints import checkpoint_now
+from collector.store_access import OPEN_END, AccessRequest, Party
+from notary_core import cose
+from notary_core.bundle import BUNDLE_CONTENT_TYPE
+from notary_core.errors import BadData, Reason
+from notary_core.grant import thumbprint
+from notary_core.logleaf import AccessEvent
+
+PARTIES = ("insurer", "adjuster", "court", "expert")
+
+
+def _period(start: int, end: int | None) -> tuple[int, int]:
+    end = OPEN_END if end is None else end
+    if not start < end:
+        raise BadData(Reason.MALFORMED, "a period ends after it starts")
+    return start, end
+
+
+def _request(r: AccessRequest) -> dict[str, Any]:
+    return {"id": r.id, "vehicle_id": r.vehicle_id, "party": r.party, "status": r.status,
+            "log_index": r.log_index, "grant": r.grant_jti, **r.body}  # fmt: skip
+
+
+def access_router() -> APIRouter:
+    api = APIRouter(prefix="/v1")
+
+    @api.post("/vehicles", status_code=201, tags=["registry"])
+    async def add_vehicle(body: VehicleIn, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        need(c, "operator")
+        async with a.tx() as atx:
+            await flows.add_vehicle(atx, body.vehicle_id, body.label, time.time_ns())
+        return {"vehicle_id": body.vehicle_id}
+
+    @api.post("/devices", status_code=201, tags=["registry"])
+    async def add_device(body: DeviceKeyIn, c: CallerDep, store: StoreDep) -> dict[str, Any]:
+        need(c, "operator")
+        try:
+            key = cose.PublicKey.from_spki(base64.b64decode(body.public_key, validate=True))
+        except ValueError:
+            raise BadData(Reason.BAD_KEY, "public_key is not a base64 SPKI") from None
+        now = time.time_ns()
+        e = await store.add_device_key(body.device_id, key.spki(), key.kid, body.not_before_ns,
+                                       body.not_after_ns, now)  # fmt: skip
+        return {"device_id": body.device_id, "key_id": key.kid.hex(), "event": e.action.name}
+
+    @api.post("/vehicles/{vehicle_id}/devices", status_code=201, tags=["registry"])
+    async def install(vehicle_id: str, body: InstallIn, c: CallerDep, a: AccessDep) -> Any:
+        need(c, "operator")
+        start, end = _period(body.start_ns, body.end_ns)
+        async with a.tx() as atx:
+            index = await flows.install(atx, c.thumbprint, vehicle_id, body.device_id, start,
+                                        end, time.time_ns())  # fmt: skip
+        return {"log_index": index}
+
+    @api.post("/parties", status_code=201, tags=["registry"])
+    async def add_party(body: PartyIn, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        need(c, "operator")
+        try:
+            key = raw_key(body.public_key)
+        except ValueError:
+            raise BadData(Reason.BAD_KEY, "public_key is not a raw Ed25519 key") from None
+        p = Party(thumbprint(key), body.role, body.name, base64.urlsafe_b64decode(
+            body.public_key + "="))  # fmt: skip
+        async with a.tx() as atx:
+            await flows.add_party(atx, p, time.time_ns())
+        return {"thumbprint": p.thumbprint, "role": p.role}
+
+    @api.post("/vehicles/{vehicle_id}/owners", status_code=201, tags=["registry"])
+    async def bind_owner(vehicle_id: str, body: OwnerIn, c: CallerDep, a: AccessDep) -> Any:
+        need(c, "operator")
+        start, end = _period(body.start_ns, body.end_ns)
+        async with a.tx() as atx:
+            index = await flows.bind_owner(atx, c.thumbprint, vehicle_id, body.owner, start, end,
+                                           time.time_ns())  # fmt: skip
+        return {"log_index": index}
+
+    @api.post("/vehicles/{vehicle_id}/requests", status_code=201, tags=["grants"])
+    async def ask(vehicle_id: str, body: AccessRequestIn, c: CallerDep, a: AccessDep) -> Any:
+        need(c, *PARTIES)
+        _period(body.window_start_ns, body.window_end_ns)
+        assert c.party is not None
+        async with a.tx() as atx:
+            r = await flows.ask(atx, c.party, vehicle_id, body.model_dump(), time.time_ns())
+        return _request(r)
+
+    @api.get("/vehicles/{vehicle_id}/requests", tags=["grants"])
+    async def pending(vehicle_id: str, c: CallerDep, a: AccessDep) -> list[dict[str, Any]]:
+        need(c, "owner")
+        async with a.tx() as atx:
+            owners = await atx.periods("ownerships", vehicle_id)
+            if not any(p.who == c.thumbprint for p in owners):
+                raise Forbidden(Reason.NOT_OWNER, "you never owned this vehicle")
+            rows = await atx.requests("vehicle_id = ?", (vehicle_id,))
+        return [_request(r) for r in rows]
+
+    @api.get("/requests/{rid}", tags=["grants"])
+    async def show_request(rid: str, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        async with a.tx() as atx:
+            r = await flows.request(atx, rid)
+            if c.thumbprint != r.party:
+                await flows.owner_of(atx, c.thumbprint, r)
+        return _request(r)
+
+    @api.post("/requests/{rid}/grant", status_code=201, tags=["grants"])
+    async def approve(rid: str, body: GrantIn, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        need(c, "owner")
+        async with a.tx() as atx:
+            await flows.owner_of(atx, c.thumbprint, await flows.request(atx, rid))
+            g, index = await flows.add_grant(atx, c.thumbprint, body.token, time.time_ns(), rid)
+        return {"jti": g.jti, "log_index": index}
+
+    @api.post("/requests/{rid}/deny", tags=["grants"])
+    async def deny(rid: str, body: DenyIn, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        need(c, "owner")
+        async with a.tx() as atx:
+            index = await flows.deny(atx, c.thumbprint, rid, time.time_ns())
+        return {"status": "denied", "log_index": index}
+
+    @api.post("/grants", status_code=201, tags=["grants"])
+    async def add_grant(body: GrantIn, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        need(c, "owner", *PARTIES)
+        async with a.tx() as atx:
+            g, index = await flows.add_grant(atx, c.thumbprint, body.token, time.time_ns())
+        return {"jti": g.jti, "log_index": index}
+
+    @api.post("/grants/{jti}/revoke", tags=["grants"])
+    async def revoke(jti: str, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        need(c, "owner", *PARTIES)
+        async with a.tx() as atx:
+            indices = await flows.revoke(atx, c.thumbprint, jti, time.time_ns())
+        return {"revoked": len(indices), "log_indices": indices}
+
+    @api.get("/grants/{jti}", tags=["grants"])
+    async def show_grant(jti: str, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        async with a.tx() as atx:
+            chain = await flows.chain_of(atx, jti)
+        g = chain[-1]
+        if c.thumbprint not in (chain[0].issuer, g.issuer, g.grantee):
+            raise Forbidden(Reason.OUTSIDE_GRANT, "not your grant")
+        return {"jti": g.jti, "issuer": g.issuer, "grantee": g.grantee, "parent": g.parent,
+                "revoked": any(r.revoked_utc_ns is not None for r in chain),
+                "log_index": g.log_index, "token": g.token}  # fmt: skip
+
+    @api.get("/vehicles/{vehicle_id}/access-log", tags=["grants"])
+    async def access_log(vehicle_id: str, c: CallerDep, a: AccessDep, request: Request) -> Any:
+        need(c, "owner")
+        app = request.app
+        await checkpoint_now(a.store, app.state.note_signer, app.state.settings.origin,
+                             time.time_ns())  # fmt: skip
+        async with a.tx() as atx:
+            mine = [p for p in await atx.periods("ownerships", vehicle_id)
+                    if p.who == c.thumbprint]  # fmt: skip
+            if not mine:
+                raise Forbidden(Reason.NOT_OWNER, "you never owned this vehicle")
+            cp = await atx.tx.one("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            size = int(cp[0]) if cp else 0
+            rows = [(i, leaf) for i, leaf in await atx.access_log(vehicle_id, 10_000) if i < size]
+            events = [(i, leaf, AccessEvent.from_leaf(leaf)) for i, leaf in rows]
+            events = [
+                x
+                for x in events
+                if any(
+                    x[2].window_start_ns < p.end_ns and p.start_ns < x[2].window_end_ns
+                    for p in mine
+                )
+            ]
+            plans = {i: tlog.inclusion_plan(i, size) for i, _, _ in events}
+            want = set().union(*(tlog.plan_nodes(p) for p in plans.values()))
+            nodes = await a.store._nodes(atx.tx, want) if want else {}
+        return {"checkpoint": bytes(cp[1]).decode() if cp else "", "size": size, "entries": [
+            {"index": i, "action": e.action.name, "actor": e.actor, "subject": e.subject,
+             "window": [e.window_start_ns, e.window_end_ns], "at_utc_ns": e.at_utc_ns,
+             "detail": e.detail, "leaf": leaf.hex(),
+             "proof": [h.hex() for h in tlog.resolve(plans[i], nodes)]}
+            for i, leaf, e in events]}  # fmt: skip
+
+    @api.post("/evidence", tags=["evidence"], response_class=Response,
+              responses={200: {"content": {BUNDLE_CONTENT_TYPE: {}}}})  # fmt: skip
+    async def evidence(body: EvidenceIn, c: CallerDep, a: AccessDep, request: Request) -> Any:
+        need(c, *PARTIES)
+        window = _period(body.window_start_ns, body.window_end_ns)
+        event = None if body.event_utc_ns is None else (body.event_utc_ns, body.event_label)
+        ask = evidence_build.Ask(body.vehicle_id, window, tuple(body.scope), body.grant, event)
+        issuer: evidence_build.Issuer = request.app.state.issuer
+        try:
+            async with a.tx() as atx:
+                data = await evidence_build.build(atx, c.thumbprint, ask, issuer, time.time_ns())
+        except NotAnchored:
+            # Sign a checkpoint now so the anchorer's next round covers these entries.
+            await checkpoint_now(a.store, request.app.state.note_signer, issuer.origin,
+                                 time.time_ns())  # fmt: skip
+            raise
+        return Response(data, media_type=BUNDLE_CONTENT_TYPE)
+
+    return api

@@ -1,0 +1,80 @@
+"""Typed dependencies of the API: the store, the access store, and the signed-request caller.
+
+`caller` verifies the RFC 9421 signature over method, path, query and body digest with the
+key its keyid names (an operator key from settings, or a registered party's key), then
+spends the nonce: a replayed request is refused with 401 REPLAY.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from fastapi import Depends, Request
+
+from collector.access import AccessReason, Forbidden
+from collector.auth_http import Unauthorized, parse_signature
+from collector.settings import Settings
+from collector.store import Store
+from collector.store_access import AccessStore, Party
+from notary_core.errors import Reason
+from notary_core.grant import thumbprint
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_access(request: Request) -> AccessStore:
+    return AccessStore(get_store(request))
+
+
+def raw_key(b64url: str) -> ed25519.Ed25519PublicKey:
+    raw = base64.urlsafe_b64decode(b64url + "=" * (-len(b64url) % 4))
+    return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+
+
+@dataclass(frozen=True)
+class Caller:
+    thumbprint: str
+    role: str  # operator | owner | insurer | adjuster | court | expert
+    party: Party | None
+
+
+async def caller(request: Request) -> Caller:
+    settings: Settings = request.app.state.settings
+    operators: dict[str, ed25519.Ed25519PublicKey] = request.app.state.operators
+    body = await request.body()
+    sig = parse_signature(request.headers)
+    now_ns = time.time_ns()
+    access = get_access(request)
+    party: Party | None = None
+    key = operators.get(sig.keyid)
+    if key is None:
+        async with access.tx() as atx:
+            party = await atx.party(sig.keyid)
+        if party is None:
+            raise Unauthorized(Reason.UNKNOWN_KEY, "the signing key is not registered")
+        key = ed25519.Ed25519PublicKey.from_public_bytes(party.public_key)
+    path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    sig.verify(request.method, path, query, request.headers, body, key, now_ns // 10**9,
+               settings.access.max_signature_age_s)  # fmt: skip
+    async with access.tx() as atx:
+        await atx.consume_nonce(sig.keyid, sig.nonce, sig.expires, now_ns)
+    return Caller(thumbprint(key), "operator" if party is None else party.role, party)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+StoreDep = Annotated[Store, Depends(get_store)]
+AccessDep = Annotated[AccessStore, Depends(get_access)]
+
+
+def need(c: Caller, *roles: str) -> Caller:
+    if c.role not in roles:
+        raise Forbidden(AccessReason.FORBIDDEN, f"a {c.role} may not do this")
+    return c

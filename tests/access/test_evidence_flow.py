@@ -1,0 +1,120 @@
+"""The whole access story over the API: register, ask, grant, download, verify offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from notary_core import merkle
+from notary_core.bundle import BUNDLE_CONTENT_TYPE, parse_bundle
+from notary_core.checkpoint import Checkpoint
+from notary_core.evidence import Verdict, verify_bundle
+from notary_core.records import CanFrame, decode
+from tests.access.world import VEHICLE, World, tp, world
+from verifier.cli import load_trust
+from verifier.cli import main as verify_main
+
+pytestmark = pytest.mark.anyio
+
+
+async def _granted(w: World) -> str:
+    """The insurer asks; the owner approves with a grant they signed. Returns the jti."""
+    g = w.grant("owner", "insurer")
+    r = await w.ok("insurer", "POST", f"/v1/vehicles/{VEHICLE}/requests", {
+        "window_start_ns": g.window_start_ns, "window_end_ns": g.window_end_ns,
+        "scope": list(g.scope), "signals": list(g.signals), "actions": ["export"],
+        "purpose": "claim 42"})  # fmt: skip
+    assert r["status"] == "pending"
+    pending = await w.ok("owner", "GET", f"/v1/vehicles/{VEHICLE}/requests")
+    assert [p["id"] for p in pending] == [r["id"]]
+    out = await w.ok("owner", "POST", f"/v1/requests/{r['id']}/grant",
+                     {"token": w.token("owner", g)})  # fmt: skip
+    assert out["jti"] == g.jti
+    return g.jti
+
+
+async def test_bundle_from_the_endpoint_verifies_ok(tmp_path: Path, shared_data: Path) -> None:
+    async with world(tmp_path, shared_data) as w:
+        await _granted(w)
+        early = await w.call("insurer", "POST", "/v1/evidence", w.evidence_body())
+        assert early.status_code == 503, early.text
+        assert early.json()["reason"] == "NOT_ANCHORED" and early.headers["retry-after"] == "1"
+        await w.anchor()
+        r = await w.call("insurer", "POST", "/v1/evidence", w.evidence_body())
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == BUNDLE_CONTENT_TYPE
+        trust_doc = await w.ok("insurer", "GET", "/v1/trust")
+        (tmp_path / "trust.json").write_text(json.dumps(trust_doc))
+        (tmp_path / "b.vnb").write_bytes(r.content)
+        t = verify_bundle(r.content, load_trust(tmp_path / "trust.json"))
+        assert t.verdict is Verdict.OK, t.to_dict()
+        assert verify_main([str(tmp_path / "b.vnb"), "--trust", str(tmp_path / "trust.json")]) == 0
+        b = parse_bundle(r.content).bundle
+        ids = {decode(d.record).body.can_id for x in b.batches for d in x.disclosed  # type: ignore[union-attr]
+               if isinstance(decode(d.record).body, CanFrame)}  # fmt: skip
+        assert ids == {0x0AA, 0x224}  # only the granted streams; the rest stay salted leaves
+        assert b.batches[0].disclosed == ()  # the batch before the window, headers only
+        assert set(b.views["signals"]) == {"WHEEL_SPEED_FL", "BRAKE_PRESSED"}
+        assert b.views["event"]["label"] == "hard brake"
+        # the EXPORT is in the owner's access log, with a proof at the latest checkpoint
+        log = await w.ok("owner", "GET", f"/v1/vehicles/{VEHICLE}/access-log")
+        actions = [e["action"] for e in log["entries"]]
+        assert actions[-3:] == ["REQUEST", "GRANT", "EXPORT"]
+        cp = Checkpoint.parse_body(log["checkpoint"].encode()[: log["checkpoint"].find("\n\n") + 1])
+        for e in log["entries"]:
+            merkle.verify_inclusion(
+                merkle.hash_leaf(bytes.fromhex(e["leaf"])),
+                e["index"],
+                cp.size,
+                [bytes.fromhex(p) for p in e["proof"]],
+                cp.root,
+            )
+
+
+async def test_outside_the_grant_is_refused(tmp_path: Path, shared_data: Path) -> None:
+    async with world(tmp_path, shared_data) as w:
+        await _granted(w)
+        await w.anchor()
+        wider = w.evidence_body(window_start_ns=w.batches[0][0])
+        other = w.evidence_body(scope=["can0#260"])
+        for body in (wider, other):
+            r = await w.call("insurer", "POST", "/v1/evidence", body)
+            assert (r.status_code, r.json()["reason"]) == (403, "OUTSIDE_GRANT")
+        r = await w.call("court", "POST", "/v1/evidence", w.evidence_body())
+        assert (r.status_code, r.json()["reason"]) == (403, "OUTSIDE_GRANT")
+
+
+async def test_revocation_is_effective_next_request_and_cascades(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    async with world(tmp_path, shared_data) as w:
+        jti = await _granted(w)
+        parent = w.grant("owner", "insurer", jti=jti)
+        sub = w.grant("insurer", "adjuster", jti="g-sub", parent=jti, depth=0,
+                      scope=("can0#0aa",), actions=("export",), signals=("SPEED",),
+                      nbf=parent.nbf, exp=parent.exp - 60)  # fmt: skip
+        await w.ok("insurer", "POST", "/v1/grants", {"token": w.token("insurer", sub)})
+        await w.anchor()
+        body = w.evidence_body(scope=["can0#0aa"])
+        assert (await w.call("adjuster", "POST", "/v1/evidence", body)).status_code == 200
+        assert (await w.call("insurer", "POST", "/v1/evidence", body)).status_code == 200
+        out = await w.ok("owner", "POST", f"/v1/grants/{jti}/revoke")
+        assert out["revoked"] == 2
+        for who in ("insurer", "adjuster"):
+            r = await w.call(who, "POST", "/v1/evidence", body)
+            assert (r.status_code, r.json()["reason"]) == (403, "GRANT_REVOKED"), who
+        again = await w.call("owner", "POST", f"/v1/grants/{jti}/revoke")
+        assert again.status_code == 409
+
+
+async def test_owner_grants_only_their_ownership(tmp_path: Path, shared_data: Path) -> None:
+    async with world(tmp_path, shared_data) as w:
+        g = w.grant("other_owner", "insurer")
+        r = await w.call("other_owner", "POST", "/v1/grants", {"token": w.token("other_owner", g)})
+        assert (r.status_code, r.json()["reason"]) == (403, "NOT_OWNER")
+        # someone else's grant posted by the owner: the signer must be the grant's issuer
+        r = await w.call("owner", "POST", "/v1/grants", {"token": w.token("other_owner", g)})
+        assert (r.status_code, r.json()["reason"]) == (403, "KEY_MISMATCH")
+        assert tp(w.keys["owner"]) != tp(w.keys["other_owner"])
