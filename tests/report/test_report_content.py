@@ -51,8 +51,8 @@ def test_hostile_views_are_escaped() -> None:
     raw, _w, _ev = build_rich(signal_name=name, half_window_s=5)
     html = _report(raw)
     assert "<img" not in html and "onerror=alert(1)&gt;" in html
-    views = {"dbc": {"name": "</style><script>x()</script>"}, "signals": {"S": {"t": [1], "v": ["x"]}},
-             "event": {"utc_ns": True}}  # fmt: skip
+    views = {"dbc": {"name": "</style><script>x()</script>"},
+             "signals": {"S": {"t": [1], "v": ["x"]}}, "event": {"utc_ns": True}}  # fmt: skip
     raw, _w, _ev = build_rich(views=views, half_window_s=5)
     html = _report(raw)
     assert "<script" not in html and "</style><script" not in html
