@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
@@ -125,7 +125,9 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(cp.note, media_type="text/plain; charset=utf-8")
 
     @app.get("/v1/log/entries/{index}")
-    async def entry(index: int, store: StoreDep) -> dict[str, Any]:
+    async def entry(
+        index: Annotated[int, Path(ge=0, le=limits.MAX_TREE_SIZE)], store: StoreDep
+    ) -> dict[str, Any]:
         leaf = await store.leaf(index)
         return {"index": index, "type": LeafType(leaf[0]).name, "leaf": leaf.hex()}
 
