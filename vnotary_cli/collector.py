@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import json
 import logging
 import time
 from datetime import datetime
@@ -12,12 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from collector import access_flows
+from collector.access import PARTY_ROLES
 from collector.backends import open_store
 from collector.checkpoints import checkpoint_now
 from collector.service import Collector
 from collector.settings import Settings, write_key
+from collector.store import AnchorRow
+from collector.store_access import OPEN_END, AccessStore, Party
 from notary_core import cose
+from notary_core.grant import thumbprint
 
 
 def register(subparsers: Any) -> None:
@@ -56,6 +64,7 @@ def register(subparsers: Any) -> None:
     cp = lg.add_parser("checkpoint", help="sign a checkpoint now and print the latest")
     cp.add_argument("--config", required=True, type=Path)
     cp.set_defaults(handler=_log_checkpoint)
+    register_access(sub)
 
 
 def _ns(text: str | None, default: int | None) -> int | None:
@@ -148,4 +157,80 @@ def _log_checkpoint(args: argparse.Namespace) -> int:
             print(cp.note.decode() if cp else "(empty log)", end="")
 
     asyncio.run(go())
+    return 0
+
+
+def register_access(sub: Any) -> None:
+    """`collector trust|vehicle add|party add|owner add|install`: the access registry, run
+    by the operator on the collector host (the same flows as the signed HTTP API)."""
+    trust = sub.add_parser("trust", help="write the trust file for `vnotary verify --trust`")
+    trust.add_argument("--config", required=True, type=Path)
+    trust.add_argument("--out", required=True, type=Path)
+    trust.set_defaults(handler=_trust)
+    veh = sub.add_parser("vehicle", help="register a vehicle")
+    veh.add_argument("--config", required=True, type=Path)
+    veh.add_argument("vehicle_id")
+    veh.add_argument("--label", default="")
+    veh.set_defaults(handler=_registry, op="vehicle")
+    party = sub.add_parser("party", help="register an owner or party key (raw Ed25519 b64url)")
+    party.add_argument("--config", required=True, type=Path)
+    party.add_argument("role", choices=sorted(PARTY_ROLES))
+    party.add_argument("name")
+    party.add_argument("--public-key", required=True)
+    party.set_defaults(handler=_registry, op="party")
+    for name, what in (("owner", "bind an owner (thumbprint) to a vehicle for a period"),
+                       ("install", "install a device in a vehicle for a period")):  # fmt: skip
+        p = sub.add_parser(name, help=what)
+        p.add_argument("--config", required=True, type=Path)
+        p.add_argument("vehicle_id")
+        p.add_argument("who", help="owner thumbprint or device id")
+        p.add_argument("--start", help="ISO 8601 UTC (default: the epoch)")
+        p.add_argument("--end", help="ISO 8601 UTC (default: open)")
+        p.set_defaults(handler=_registry, op=name)
+
+
+def _trust(args: argparse.Namespace) -> int:
+    settings = Settings.load(args.config)
+
+    async def go() -> list[AnchorRow]:
+        async with await open_store(settings.store) as store:
+            return await store.anchors()
+
+    anchors = asyncio.run(go())
+    doc = {
+        "log_vkeys": [settings.note_signer().verifier.vkey],
+        "collector_keys": [base64.b64encode(settings.receipt_signer().public.spki()).decode()],
+        "anchor_contracts": sorted(
+            ({"chain_id": a.chain_id, "address": a.contract} for a in anchors
+             if a.status in ("sent", "final") and a.contract),
+            key=lambda c: (c["chain_id"], c["address"])),
+    }  # fmt: skip
+    args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _registry(args: argparse.Namespace) -> int:
+    settings = Settings.load(args.config)
+    now = time.time_ns()
+
+    async def go() -> str:
+        async with (
+            await open_store(settings.store) as store,
+            AccessStore(store).tx() as atx,
+        ):
+            if args.op == "vehicle":
+                await access_flows.add_vehicle(atx, args.vehicle_id, args.label, now)
+                return f"vehicle {args.vehicle_id}"
+            if args.op == "party":
+                raw = base64.urlsafe_b64decode(args.public_key + "=" * (-len(args.public_key) % 4))
+                tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(raw))
+                await access_flows.add_party(atx, Party(tp, args.role, args.name, raw), now)
+                return f"{args.role} {tp}"
+            start, end = _ns(args.start, 0) or 0, _ns(args.end, OPEN_END) or OPEN_END
+            flow = access_flows.bind_owner if args.op == "owner" else access_flows.install
+            index = await flow(atx, "operator-cli", args.vehicle_id, args.who, start, end, now)
+            return f"{args.op} {args.who} in {args.vehicle_id}: log#{index}"
+
+    print(asyncio.run(go()))
     return 0

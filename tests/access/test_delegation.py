@@ -38,18 +38,17 @@ def live(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterato
         anyio.from_thread.start_blocking_portal() as portal,
         portal.wrap_async_context_manager(world(tmp, shared_data, n_batches=4)) as w,
     ):
-        if True:
-            parent = w.grant(
-                "owner",
-                "insurer",
-                actions=("export",),
-                depth=1,
-                scope=("can0#0aa", "can0#224"),
-                signals=("SPEED", "BRAKE_PRESSED"),
-            )
-            portal.call(functools.partial(w.ok, "owner", "POST", "/v1/grants",
-                                          {"token": w.token("owner", parent)}))  # fmt: skip
-            yield Live(portal, w, parent)
+        parent = w.grant(
+            "owner",
+            "insurer",
+            actions=("export",),
+            depth=1,
+            scope=("can0#0aa", "can0#224"),
+            signals=("SPEED", "BRAKE_PRESSED"),
+        )
+        portal.call(functools.partial(w.ok, "owner", "POST", "/v1/grants",
+                                      {"token": w.token("owner", parent)}))  # fmt: skip
+        yield Live(portal, w, parent)
 
 
 def _child(p: Grant, widen: frozenset[str], scope: list[str], n: int) -> Grant:
