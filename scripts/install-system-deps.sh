@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real systems the tests run against. Idempotent: does nothing when all are there.
-# Debian packages: mosquitto (MQTT broker), postgresql (scale-out store), gcc (C reference encoder).
+# Debian packages: mosquitto (MQTT broker), postgresql (scale-out store), gcc (C reference
+# encoder), chromium (renders the evidence report in its test; no browser is downloaded).
 # npm: @foundry-rs/anvil (local EVM node; the package ships its binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
