@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real systems the tests run against. Idempotent: does nothing when all are there.
 # Debian packages: mosquitto (MQTT broker), postgresql (scale-out store), gcc (C reference
-# encoder), chromium (renders the evidence report in its test; no browser is downloaded).
+# encoder), chromium (renders the evidence report in its test; no browser is downloaded),
+# systemd (only for `systemd-analyze verify` of the gateway units).
 # npm: @foundry-rs/anvil (local EVM node; the package ships its binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)  # checks deploy/gateway units
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
