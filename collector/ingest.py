@@ -1,18 +1,21 @@
-"""Verified ingest: topic + payload + time in, an outcome (and a receipt) out.
+"""Verified ingest with group commit: messages + time in, outcomes (and receipts) out.
 
-Order matters: bound and parse, match the topic, find the device key valid at the batch's
-time, verify signature and Merkle root, check the hash chain, then commit batch + log leaf
-+ gaps in one transaction. Only then is a STORED receipt made. Anything rejected is kept
+Per message, in order: bound and parse, match the topic, find the device key valid at the
+batch's time, verify signature and Merkle root, compress the records (all CPU, outside any
+transaction). Then one transaction for the whole group checks each batch's hash chain in
+arrival order (seeing the group's earlier batches), stores batches, log leaves, gaps and
+quarantine rows, and commits once. Only then are receipts made. Anything rejected is kept
 in quarantine with its reason and bytes; nothing is dropped silently.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from collector import limits
-from collector.store import BatchRow, DeviceKey, Store
+from collector.store import BatchRow, DeviceKey, IngestGroup, Store, compress
 from notary_core import cose
 from notary_core import limits as core_limits
 from notary_core.batch import SealedBatch
@@ -82,57 +85,104 @@ def key_for(keys: list[DeviceKey], header: BatchHeader) -> DeviceKey:
     raise BadData(Reason.UNKNOWN_KEY, "the header's key id is not registered for the device")
 
 
+@dataclass(slots=True)
+class _Item:
+    """One message of a group after the CPU phase: verified, or holding its rejection."""
+
+    topic: str
+    payload: bytes
+    device: str | None = None  # from the topic
+    header: BatchHeader | None = None
+    sealed: SealedBatch | None = None
+    records_z: bytes = b""
+    error: BadData | None = None
+
+
 class Ingestor:
-    """One per collector process; call `ingest` from a single task (it is not reentrant)."""
+    """One per collector process; call `ingest_group` from a single task (not reentrant)."""
 
     def __init__(self, store: Store, signer: cose.Signer) -> None:
         self.store = store
         self.signer = signer
 
     async def ingest(self, topic: str, payload: bytes, now_ns: int) -> Outcome:
-        device: str | None = None
-        header: BatchHeader | None = None
+        return (await self.ingest_group([(topic, payload)], now_ns))[0]
+
+    async def ingest_group(
+        self, messages: Sequence[tuple[str, bytes]], now_ns: int
+    ) -> list[Outcome]:
+        """Ingest messages in one transaction; outcomes in the same order. Every outcome
+        (and receipt) describes committed state; on Unreachable nothing was committed and
+        the whole group may be retried (the store is idempotent by (device, batch_seq))."""
+        items = [self._parse(topic, payload) for topic, payload in messages]
+        devices = {i.header.device_id for i in items if i.header is not None and not i.error}
+        keys = await self.store.device_keys_of(devices)
+        for item in items:
+            if item.error is None:
+                self._verify(item, keys.get(item.device or "", []))
+        wanted = [(i.header.device_id, i.header.batch_seq) for i in items if i.sealed and i.header]
+        async with self.store.ingest_group(now_ns) as group:
+            await group.prefetch(wanted)
+            done = [await self._commit(group, item, now_ns) for item in items]
+        return [self._with_receipt(outcome, item, now_ns) for outcome, item in done]
+
+    def _parse(self, topic: str, payload: bytes) -> _Item:
+        item = _Item(topic, payload)
         try:
-            device = device_from_topic(topic)
+            item.device = device_from_topic(topic)
             if len(payload) > core_limits.MAX_BATCH_PAYLOAD:
                 raise too_large("payload", len(payload), core_limits.MAX_BATCH_PAYLOAD)
             sealed = SealedBatch.from_bytes(payload)
-            header = sealed.signed.header
-            if header.device_id != device:
+            item.header = sealed.signed.header
+            if item.header.device_id != item.device:
                 raise BadData(
                     Reason.TOPIC_MISMATCH,
-                    f"topic names {device!r}, header names {header.device_id!r}",
+                    f"topic names {item.device!r}, header names {item.header.device_id!r}",
                 )
-            return await self._verified(sealed, header, payload, topic, now_ns)
+            item.sealed = sealed
         except BadData as exc:
-            return await self._reject(topic, payload, device, header, exc, now_ns)
+            item.error = exc
+        return item
 
-    async def _verified(
-        self, sealed: SealedBatch, header: BatchHeader, payload: bytes, topic: str, now_ns: int
-    ) -> Outcome:
-        key = key_for(await self.store.device_keys(header.device_id), header)
-        sealed.verify(cose.PublicKey.from_spki(key.spki))
+    @staticmethod
+    def _verify(item: _Item, keys: list[DeviceKey]) -> None:
+        assert item.sealed is not None and item.header is not None
+        try:
+            key = key_for(keys, item.header)
+            item.sealed.verify(cose.PublicKey.from_spki(key.spki))
+            item.records_z = compress(item.sealed.records_block)
+        except BadData as exc:
+            item.error, item.sealed = exc, None
+
+    async def _commit(self, group: IngestGroup, item: _Item, now_ns: int) -> tuple[Outcome, _Item]:
+        """The hash-chain checks and the writes of one message, inside the group."""
+        sealed, header = item.sealed, item.header
+        if item.error is not None or sealed is None or header is None:
+            return await self._reject(group, item, item.error), item
         header_hash = sealed.signed.header_hash
-        ctx = await self.store.chain_context(header.device_id, header.batch_seq)
+        ctx = await group.chain_context(header.device_id, header.batch_seq)
         if ctx.same is not None:
             if ctx.same[0] != header_hash:
-                raise BadData(Reason.FORK, "another header is stored at this batch_seq")
-            qid = await self._keep(topic, payload, header, Reason.REPLAY, "already stored", now_ns)
+                err = BadData(Reason.FORK, "another header is stored at this batch_seq")
+                return await self._reject(group, item, err), item
+            qid = await self._keep(group, item, str(Reason.REPLAY), "already stored")
             # The agent may have lost our receipt: answer again, with the original log index.
-            receipt = self._receipt(header, header_hash, ReceiptStatus.STORED, now_ns, ctx.same[1])
             return Outcome(
                 "replay",
                 str(Reason.REPLAY),
                 header.device_id,
                 header.batch_seq,
                 ctx.same[1],
-                receipt,
+                None,
                 quarantine_id=qid,
-            )
+            ), item
+        broken = None
         if ctx.prev_hash is not None and ctx.prev_hash != header.prev_header_hash:
-            raise BadData(Reason.CHAIN_BROKEN, "prev_header_hash is not the stored predecessor")
-        if ctx.next_prev_hash is not None and ctx.next_prev_hash != header_hash:
-            raise BadData(Reason.CHAIN_BROKEN, "the stored successor names another predecessor")
+            broken = "prev_header_hash is not the stored predecessor"
+        elif ctx.next_prev_hash is not None and ctx.next_prev_hash != header_hash:
+            broken = "the stored successor names another predecessor"
+        if broken is not None:
+            return await self._reject(group, item, BadData(Reason.CHAIN_BROKEN, broken)), item
         expected = 0 if ctx.max_seq is None else ctx.max_seq + 1
         row = BatchRow(
             header.device_id,
@@ -147,73 +197,61 @@ class Ingestor:
             header.last_utc_ns,
             now_ns,
         )
-        try:
-            index = await self.store.commit_batch(row, ctx.max_seq)
-        except BadData:
-            # Stored by another collector process between our read and our write.
-            return await self._verified(sealed, header, payload, topic, now_ns)
+        index = await group.add_batch(row, item.records_z)
         gap = (expected, header.batch_seq - 1) if header.batch_seq > expected else None
-        receipt = self._receipt(header, header_hash, ReceiptStatus.STORED, now_ns, index)
         return Outcome(
             "stored",
             str(Reason.GAP) if gap else None,
             header.device_id,
             header.batch_seq,
             index,
-            receipt,
+            None,
             gap,
-        )
+        ), item
 
-    def _receipt(
-        self, h: BatchHeader, header_hash: bytes, status: ReceiptStatus, now_ns: int, index: int
-    ) -> bytes:
-        return Receipt(h.device_id, h.batch_seq, header_hash, status, now_ns, index).sign(
-            self.signer
-        )
+    def _with_receipt(self, out: Outcome, item: _Item, now_ns: int) -> Outcome:
+        """Sign the receipt of a committed outcome (never before the commit)."""
+        h = item.header
+        if h is None:
+            return out
+        if out.status in ("stored", "replay") and out.log_index is not None:
+            header_hash = item.sealed.signed.header_hash if item.sealed else h.hash()
+            status, index = ReceiptStatus.STORED, out.log_index
+        elif h.device_id == item.device and out.reason in FINAL_REASONS:
+            # Only the authenticated publisher (topic device == header device) is told to stop.
+            header_hash, status, index = h.hash(), ReceiptStatus.REJECTED, -1
+        else:
+            return out
+        receipt = Receipt(h.device_id, h.batch_seq, header_hash, status, now_ns, index)
+        return replace(out, receipt=receipt.sign(self.signer))
 
-    async def _keep(
-        self,
-        topic: str,
-        payload: bytes,
-        header: BatchHeader | None,
-        reason: str,
-        detail: str,
-        now_ns: int,
-    ) -> int:
+    @staticmethod
+    async def _keep(group: IngestGroup, item: _Item, reason: str, detail: str) -> int:
+        payload = item.payload
         kept = payload[: limits.MAX_QUARANTINE_PAYLOAD]
         if len(kept) < len(payload):
             detail = f"{detail} (kept {len(kept)} of {len(payload)} bytes)"
-        return await self.store.quarantine(
-            now_ns,
-            topic[: limits.MAX_TOPIC],
-            header.device_id if header else None,
-            header.batch_seq if header else None,
+        h = item.header
+        return await group.quarantine(
+            item.topic[: limits.MAX_TOPIC],
+            h.device_id if h else None,
+            h.batch_seq if h else None,
             reason,
             detail,
             kept,
         )
 
-    async def _reject(
-        self,
-        topic: str,
-        payload: bytes,
-        device: str | None,
-        header: BatchHeader | None,
-        exc: BadData,
-        now_ns: int,
-    ) -> Outcome:
+    async def _reject(self, group: IngestGroup, item: _Item, exc: BadData | None) -> Outcome:
+        assert exc is not None
         reason = str(exc.reason)
-        qid = await self._keep(topic, payload, header, reason, exc.message, now_ns)
-        receipt = None
-        # Only the authenticated publisher (topic device == header device) is told to stop.
-        if header is not None and header.device_id == device and reason in FINAL_REASONS:
-            receipt = self._receipt(header, header.hash(), ReceiptStatus.REJECTED, now_ns, -1)
+        qid = await self._keep(group, item, reason, exc.message)
+        h = item.header
         return Outcome(
             "rejected",
             reason,
-            header.device_id if header else device,
-            header.batch_seq if header else None,
+            h.device_id if h else item.device,
+            h.batch_seq if h else None,
             None,
-            receipt,
+            None,
             quarantine_id=qid,
         )

@@ -1,8 +1,11 @@
 """MQTT v5 shell around `Ingestor`: mTLS as `collector`, QoS 1, manual acknowledgement.
 
-The broker's PUBACK for a batch is sent only after the batch is committed (or quarantined)
-and its receipt published, so a collector killed at any instant loses nothing: the broker
-redelivers, and the store's idempotence turns the redelivery into a REPLAY + same receipt.
+Group commit: the ingest task takes every message already queued (up to
+limits.GROUP_MAX_BATCHES / GROUP_MAX_BYTES, never waiting for more) and ingests them in one
+transaction. The broker's PUBACKs for a group are sent only after that transaction is
+committed and the group's receipts are published, so a collector killed at any instant
+loses nothing: the broker redelivers, and the store's idempotence turns the redelivery into
+a REPLAY + same receipt.
 The session is persistent (clean_start off, session expiry) so batches published while the
 collector is down wait in the broker.
 """
@@ -29,6 +32,7 @@ from notary_core.errors import Unreachable
 log = logging.getLogger(__name__)
 BATCH_FILTER = "vn/v1/dev/+/batch"
 SESSION_EXPIRY_S = 7 * 24 * 3600
+RECEIPT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class MqttIngest:
         self._queue: asyncio.Queue[_Message] = asyncio.Queue(limits.INGEST_QUEUE)
         self._loop = asyncio.get_running_loop()
         self._connected = asyncio.Event()
+        self._acks: dict[int, asyncio.Future[None]] = {}  # receipt mid -> broker's PUBACK
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -75,6 +80,7 @@ class MqttIngest:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_publish = self._on_publish
         self.client = c
 
     async def __aenter__(self) -> MqttIngest:
@@ -119,6 +125,14 @@ class MqttIngest:
     def _on_disconnect(self, c: mqtt.Client, u: Any, f: Any, rc: Any, props: Any) -> None:
         self._loop.call_soon_threadsafe(self._connected.clear)
 
+    def _on_publish(self, c: mqtt.Client, u: Any, mid: int, rc: Any, props: Any) -> None:
+        self._loop.call_soon_threadsafe(self._receipt_acked, mid)
+
+    def _receipt_acked(self, mid: int) -> None:
+        fut = self._acks.pop(mid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
     def _on_message(self, c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
         m = _Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
         # Blocks paho's thread when the ingest task is behind: back-pressure to the broker.
@@ -132,31 +146,61 @@ class MqttIngest:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def run(self) -> None:
-        """Ingest messages one at a time, forever (cancel to stop)."""
+        """Ingest queued messages a group at a time, forever (cancel to stop)."""
         while True:
-            msg = await self._queue.get()
-            outcome = await self._ingest_until_done(msg)
-            if outcome.receipt is not None and outcome.device_id is not None:
-                await self._publish_receipt(outcome.device_id, outcome.receipt)
-            if msg.qos > 0:
-                self.client.ack(msg.mid, msg.qos)
+            group = await self._next_group()
+            outcomes = await self._ingest_until_done(group)
+            await self._publish_receipts(outcomes)
+            for msg in group:  # committed and answered: the broker may forget them
+                if msg.qos > 0:
+                    self.client.ack(msg.mid, msg.qos)
             if self.outcomes is not None:
-                self.outcomes.put_nowait(outcome)
+                for outcome in outcomes:
+                    self.outcomes.put_nowait(outcome)
 
-    async def _publish_receipt(self, device_id: str, receipt: bytes) -> None:
-        # A receipt lost here is not a loss: the agent re-sends, we answer the REPLAY.
-        try:
-            info = self.client.publish(receipt_topic(device_id), receipt, 1)
-            await asyncio.to_thread(info.wait_for_publish, 10)
-        except (RuntimeError, ValueError) as exc:
-            log.warning("receipt for %s not published: %s", device_id, exc)
+    async def _next_group(self) -> list[_Message]:
+        group = [await self._queue.get()]
+        size = len(group[0].payload)
+        while len(group) < limits.GROUP_MAX_BATCHES and size < limits.GROUP_MAX_BYTES:
+            try:
+                msg = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            group.append(msg)
+            size += len(msg.payload)
+        return group
 
-    async def _ingest_until_done(self, msg: _Message) -> Outcome:
+    async def _publish_receipts(self, outcomes: list[Outcome]) -> None:
+        """Publish a group's receipts (QoS 1) and wait, cancellably, for the broker's
+        PUBACKs. A receipt lost here is not a loss: the agent re-sends, we answer the
+        REPLAY."""
+        waiting: list[asyncio.Future[None]] = []
+        for o in outcomes:
+            if o.receipt is None or o.device_id is None:
+                continue
+            info = self.client.publish(receipt_topic(o.device_id), o.receipt, 1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
+                log.warning("receipt for %s not published: %s", o.device_id, info.rc)
+                continue
+            fut = self._loop.create_future()
+            self._acks[info.mid] = fut
+            waiting.append(fut)
+        if not waiting:
+            return
+        _done, late = await asyncio.wait(waiting, timeout=RECEIPT_TIMEOUT_S)
+        if late:
+            log.warning("%d receipts not acknowledged by the broker in time", len(late))
+            self._acks = {mid: f for mid, f in self._acks.items() if not f.done()}
+            for f in late:
+                f.cancel()
+
+    async def _ingest_until_done(self, group: list[_Message]) -> list[Outcome]:
         delay = 0.1
+        messages = [(m.topic, m.payload) for m in group]
         while True:
             try:
-                return await self.ingestor.ingest(msg.topic, msg.payload, time.time_ns())
-            except Unreachable as exc:  # the database: keep the message, retry
+                return await self.ingestor.ingest_group(messages, time.time_ns())
+            except Unreachable as exc:  # the database: keep the messages, retry
                 log.warning("store unreachable, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

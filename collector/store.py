@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import abc
 import zlib
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,7 @@ _BATCH_COLS = (
     "device_id, batch_seq, header_hash, prev_header_hash, signed_header, salt_key, records_z, "
     "record_count, first_utc_ns, last_utc_ns, received_utc_ns, log_index"
 )
+_KEY_COLS = "device_id, key_id, spki, not_before_ns, not_after_ns, revoked_utc_ns, log_index"
 _QUARANTINE_COLS = "id, received_utc_ns, topic, device_id, batch_seq, reason, detail, payload"
 _ANCHOR_COLS = (
     "size, root, prev_root, status, tx_hash, block_number, block_hash, chain_id, contract, "
@@ -164,11 +165,27 @@ class Store(abc.ABC):
     async def _append(self, tx: Tx, leaves: Sequence[bytes], now_ns: int) -> int:
         """Append leaves inside `tx`; return the index of the first. Serialised by the
         meta row lock, and the frontier is reloaded if another process appended."""
+        frontier = await self._lock_log(tx)
+        first = frontier.size
+        await self._write_leaves(tx, frontier, leaves, now_ns)
+        self._pending_frontier = frontier
+        return first
+
+    async def _lock_log(self, tx: Tx) -> tlog.Frontier:
+        """Take the log's row lock; return a private copy of the current right edge."""
         row = await tx.one(self._lock_meta_sql)
         size = int(row[0]) if row else 0
         if size != self.frontier.size:
             self.frontier = await self._load_frontier(tx, size)
-        frontier = tlog.Frontier(self.frontier.size, list(self.frontier.hashes))
+        return tlog.Frontier(self.frontier.size, list(self.frontier.hashes))
+
+    async def _write_leaves(
+        self, tx: Tx, frontier: tlog.Frontier, leaves: Sequence[bytes], now_ns: int
+    ) -> None:
+        """Extend `frontier` by `leaves` and write leaves, new nodes and size: one
+        executemany per table however many leaves (group commit appends many)."""
+        if not leaves:
+            return
         first = frontier.size
         nodes: list[tuple[int, int, bytes]] = []
         for data in leaves:
@@ -179,8 +196,6 @@ class Store(abc.ABC):
         )
         await tx.many("INSERT INTO tlog_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
         await tx.exec("UPDATE tlog_meta SET size = ? WHERE id = 1", (frontier.size,))
-        self._pending_frontier = frontier
-        return first
 
     _lock_meta_sql = "SELECT size FROM tlog_meta WHERE id = 1"
     _pending_frontier: tlog.Frontier | None = None
@@ -263,90 +278,28 @@ class Store(abc.ABC):
 
     async def chain_context(self, device_id: str, seq: int) -> ChainContext:
         async with self.transaction() as tx:
-            rows = await tx.all(
-                "SELECT batch_seq, header_hash, prev_header_hash, log_index FROM batches "
-                "WHERE device_id = ? AND batch_seq BETWEEN ? AND ?",
-                (device_id, max(seq - 1, 0), seq + 1),
-            )
-            top = await tx.one(
-                "SELECT MAX(batch_seq) FROM batches WHERE device_id = ?", (device_id,)
-            )
-        by_seq = {int(r[0]): r for r in rows}
-        same = by_seq.get(seq)
-        prev = by_seq.get(seq - 1) if seq > 0 else None
-        nxt = by_seq.get(seq + 1)
-        return ChainContext(
-            same=(bytes(same[1]), int(same[3])) if same else None,
-            prev_hash=bytes(prev[1]) if prev else None,
-            next_prev_hash=bytes(nxt[2]) if nxt else None,
-            max_seq=None if top is None or top[0] is None else int(top[0]),
-        )
+            group = IngestGroup(self, tx, tlog.Frontier(), 0)
+            return await group.chain_context(device_id, seq)
 
-    async def commit_batch(self, b: BatchRow, max_seq: int | None) -> int:
-        """Store a verified batch, append its header hash to the log and update gaps, in
-        one transaction. Returns its log index. A concurrent duplicate raises BadData."""
+    @asynccontextmanager
+    async def ingest_group(self, now_ns: int) -> AsyncIterator[IngestGroup]:
+        """One transaction for a group of verified batches and rejected inputs (group
+        commit): everything in it is durable at once, or, on any error or a crash, none of
+        it is. Serialised with every other log append by the log's row lock."""
         async with self.transaction() as tx:
-            dup = await tx.one(
-                "SELECT log_index FROM batches WHERE device_id = ? AND batch_seq = ?",
-                (b.device_id, b.batch_seq),
-            )
-            if dup is not None:
-                raise BadData(Reason.MALFORMED, "batch stored concurrently", log_index=dup[0])
-            index = await self._append(tx, [batch_leaf(b.header_hash)], b.received_utc_ns)
-            await tx.exec(
-                "INSERT INTO batches (device_id, batch_seq, header_hash, prev_header_hash, "
-                "signed_header, salt_key, records_z, record_count, first_utc_ns, last_utc_ns, "
-                "received_utc_ns, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    b.device_id,
-                    b.batch_seq,
-                    b.header_hash,
-                    b.prev_header_hash,
-                    b.signed_header,
-                    b.salt_key,
-                    compress(b.records_block),
-                    b.record_count,
-                    b.first_utc_ns,
-                    b.last_utc_ns,
-                    b.received_utc_ns,
-                    index,
-                ),
-            )
-            await self._update_gaps(tx, b.device_id, b.batch_seq, max_seq, b.received_utc_ns)
-        self._committed()
-        return index
+            group = IngestGroup(self, tx, await self._lock_log(tx), now_ns)
+            yield group
+            await group.flush()
+        self.frontier = group.frontier
 
-    async def _update_gaps(
-        self, tx: Tx, device_id: str, seq: int, max_seq: int | None, now_ns: int
-    ) -> None:
-        expected = 0 if max_seq is None else max_seq + 1
-        if seq > expected:
-            await tx.exec(
-                "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns) "
-                "VALUES (?, ?, ?, ?)",
-                (device_id, expected, seq - 1, now_ns),
-            )
-            return
-        if seq == expected:
-            return
-        row = await tx.one(
-            "SELECT first_seq, last_seq, opened_utc_ns FROM gaps WHERE device_id = ? AND "
-            "closed_utc_ns IS NULL AND first_seq <= ? AND last_seq >= ?",
-            (device_id, seq, seq),
-        )
-        if row is None:
-            return
-        first, last, opened = int(row[0]), int(row[1]), int(row[2])
-        await tx.exec(
-            "UPDATE gaps SET closed_utc_ns = ? WHERE device_id = ? AND first_seq = ? "
-            "AND closed_utc_ns IS NULL",
-            (now_ns, device_id, first),
-        )
-        rest = [(first, seq - 1), (seq + 1, last)]
-        await tx.many(
-            "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns) VALUES (?, ?, ?, ?)",
-            [(device_id, a, z, opened) for a, z in rest if a <= z],
-        )
+    async def commit_batch(self, b: BatchRow) -> int:
+        """Store one verified batch, append its header hash to the log and update gaps, in
+        one transaction. Returns its log index. An already stored (device, seq) raises."""
+        async with self.ingest_group(b.received_utc_ns) as g:
+            if (await g.chain_context(b.device_id, b.batch_seq)).same is not None:
+                raise BadData(Reason.REPLAY, "batch already stored")
+            index = await g.add_batch(b, compress(b.records_block))
+        return index
 
     async def gaps(self, device_id: str, open_only: bool = True) -> list[Gap]:
         cond = " AND closed_utc_ns IS NULL" if open_only else ""
@@ -404,12 +357,9 @@ class Store(abc.ABC):
         payload: bytes,
     ) -> int:
         async with self.transaction() as tx:
-            row = await tx.one(
-                "INSERT INTO quarantine (received_utc_ns, topic, device_id, batch_seq, reason, "
-                "detail, payload) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (received_utc_ns, topic, device_id, batch_seq, reason, detail[:2000], payload),
+            return await _quarantine(
+                tx, received_utc_ns, topic, device_id, batch_seq, reason, detail, payload
             )
-        return int(row[0]) if row else 0
 
     async def quarantined(
         self, reason: str | None = None, limit: int = 1000
@@ -428,16 +378,21 @@ class Store(abc.ABC):
     # -- registry ------------------------------------------------------------------------
 
     async def device_keys(self, device_id: str) -> list[DeviceKey]:
+        return (await self.device_keys_of([device_id])).get(device_id, [])
+
+    async def device_keys_of(self, device_ids: Collection[str]) -> dict[str, list[DeviceKey]]:
+        """The registered keys of several devices in one query (a group's devices)."""
+        if not device_ids:
+            return {}
+        marks = ",".join("?" * len(device_ids))
         async with self.transaction() as tx:
-            rows = await tx.all(
-                "SELECT device_id, key_id, spki, not_before_ns, not_after_ns, revoked_utc_ns, "
-                "log_index FROM device_keys WHERE device_id = ? ORDER BY log_index",
-                (device_id,),
-            )
-        return [
-            DeviceKey(r[0], bytes(r[1]), bytes(r[2]), int(r[3]), r[4], r[5], int(r[6]))
-            for r in rows
-        ]
+            where = f"WHERE device_id IN ({marks}) ORDER BY device_id, log_index"
+            rows = await tx.all(f"SELECT {_KEY_COLS} FROM device_keys {where}", list(device_ids))  # noqa: S608
+        out: dict[str, list[DeviceKey]] = {}
+        for r in rows:
+            key = DeviceKey(r[0], bytes(r[1]), bytes(r[2]), int(r[3]), r[4], r[5], int(r[6]))
+            out.setdefault(key.device_id, []).append(key)
+        return out
 
     async def list_devices(self) -> list[DeviceKey]:
         async with self.transaction() as tx:
@@ -585,3 +540,159 @@ class Store(abc.ABC):
             )
             for r in rows
         ]
+
+
+async def _quarantine(
+    tx: Tx,
+    received_utc_ns: int,
+    topic: str,
+    device_id: str | None,
+    batch_seq: int | None,
+    reason: str,
+    detail: str,
+    payload: bytes,
+) -> int:
+    row = await tx.one(
+        "INSERT INTO quarantine (received_utc_ns, topic, device_id, batch_seq, reason, "
+        "detail, payload) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (received_utc_ns, topic, device_id, batch_seq, reason, detail[:2000], payload),
+    )
+    return int(row[0]) if row else 0
+
+
+class IngestGroup:
+    """The open transaction of one ingest group: chain context, batches, quarantine.
+
+    Reads of the batches table are prefetched for the whole group in two queries, and the
+    group's own batches are kept in memory, so a batch sees every earlier batch of its
+    group exactly as one-by-one ingest would. Batch rows, log leaves and nodes are written
+    by one executemany each in `flush`, just before the commit.
+    """
+
+    def __init__(self, store: Store, tx: Tx, frontier: tlog.Frontier, now_ns: int) -> None:
+        self._store, self._tx, self.frontier, self._now = store, tx, frontier, now_ns
+        self._known: dict[tuple[str, int], tuple[bytes, bytes, int]] = {}
+        self._fetched: set[tuple[str, int]] = set()
+        self._max: dict[str, int | None] = {}
+        self._rows: list[tuple[Any, ...]] = []
+        self._leaves: list[bytes] = []
+
+    async def prefetch(self, wanted: Collection[tuple[str, int]]) -> None:
+        """Read what `chain_context` will need for these (device, seq), in two queries."""
+        keys = {(d, s + k) for d, s in wanted for k in (-1, 0, 1) if s + k >= 0}
+        keys -= self._fetched
+        devices = sorted({d for d, _s in wanted} - self._max.keys())
+        if keys:
+            marks = ",".join(["(?, ?)"] * len(keys))
+            cols = "device_id, batch_seq, header_hash, prev_header_hash, log_index"
+            where = f"WHERE (device_id, batch_seq) IN (VALUES {marks})"
+            rows = await self._tx.all(
+                f"SELECT {cols} FROM batches {where}",  # noqa: S608
+                [v for k in sorted(keys) for v in k],
+            )
+            for r in rows:
+                self._known[(r[0], int(r[1]))] = (bytes(r[2]), bytes(r[3]), int(r[4]))
+            self._fetched |= keys
+        if devices:
+            marks = " UNION ALL ".join(
+                ["SELECT ?, (SELECT MAX(batch_seq) FROM batches WHERE device_id = ?)"]
+                * len(devices)
+            )
+            rows = await self._tx.all(marks, [v for d in devices for v in (d, d)])
+            for r in rows:
+                self._max[r[0]] = None if r[1] is None else int(r[1])
+
+    async def chain_context(self, device_id: str, seq: int) -> ChainContext:
+        await self.prefetch([(device_id, seq)])
+        same = self._known.get((device_id, seq))
+        prev = self._known.get((device_id, seq - 1)) if seq > 0 else None
+        nxt = self._known.get((device_id, seq + 1))
+        return ChainContext(
+            same=(same[0], same[2]) if same else None,
+            prev_hash=prev[0] if prev else None,
+            next_prev_hash=nxt[1] if nxt else None,
+            max_seq=self._max[device_id],
+        )
+
+    async def add_batch(self, b: BatchRow, records_z: bytes) -> int:
+        """Store a verified batch (records already compressed, outside the transaction);
+        return its log index. The caller checked the chain context."""
+        ctx = await self.chain_context(b.device_id, b.batch_seq)
+        if ctx.same is not None:
+            raise BadData(Reason.REPLAY, "batch already stored")
+        index = self.frontier.size + len(self._leaves)
+        self._leaves.append(batch_leaf(b.header_hash))
+        self._rows.append(
+            (
+                b.device_id,
+                b.batch_seq,
+                b.header_hash,
+                b.prev_header_hash,
+                b.signed_header,
+                b.salt_key,
+                records_z,
+                b.record_count,
+                b.first_utc_ns,
+                b.last_utc_ns,
+                b.received_utc_ns,
+                index,
+            )
+        )
+        self._known[(b.device_id, b.batch_seq)] = (b.header_hash, b.prev_header_hash, index)
+        if ctx.max_seq is None or b.batch_seq > ctx.max_seq:
+            self._max[b.device_id] = b.batch_seq
+        await self._update_gaps(b.device_id, b.batch_seq, ctx.max_seq, b.received_utc_ns)
+        return index
+
+    async def quarantine(
+        self,
+        topic: str,
+        device_id: str | None,
+        batch_seq: int | None,
+        reason: str,
+        detail: str,
+        payload: bytes,
+    ) -> int:
+        return await _quarantine(
+            self._tx, self._now, topic, device_id, batch_seq, reason, detail, payload
+        )
+
+    async def flush(self) -> None:
+        await self._tx.many(
+            f"INSERT INTO batches ({_BATCH_COLS}) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._rows,
+        )
+        await self._store._write_leaves(self._tx, self.frontier, self._leaves, self._now)
+        self._rows, self._leaves = [], []
+
+    async def _update_gaps(self, device_id: str, seq: int, max_seq: int | None, now: int) -> None:
+        tx = self._tx
+        expected = 0 if max_seq is None else max_seq + 1
+        if seq > expected:
+            await tx.exec(
+                "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns) "
+                "VALUES (?, ?, ?, ?)",
+                (device_id, expected, seq - 1, now),
+            )
+            return
+        if seq == expected:
+            return
+        row = await tx.one(
+            "SELECT first_seq, last_seq, opened_utc_ns FROM gaps WHERE device_id = ? AND "
+            "closed_utc_ns IS NULL AND first_seq <= ? AND last_seq >= ?",
+            (device_id, seq, seq),
+        )
+        if row is None:
+            return
+        first, last, opened = int(row[0]), int(row[1]), int(row[2])
+        await tx.exec(
+            "UPDATE gaps SET closed_utc_ns = ? WHERE device_id = ? AND first_seq = ? "
+            "AND closed_utc_ns IS NULL",
+            (now, device_id, first),
+        )
+        rest = [(first, seq - 1), (seq + 1, last)]
+        await tx.many(
+            "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns) VALUES (?, ?, ?, ?)",
+            [(device_id, a, z, opened) for a, z in rest if a <= z],
+        )

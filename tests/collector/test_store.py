@@ -35,16 +35,16 @@ def _row(device: str, seq: int, log_index: int = -1) -> BatchRow:
 
 
 async def test_batches_are_stored_compressed_indexed_and_unique(store: Store) -> None:
-    assert await store.commit_batch(_row("d1", 0), None) == 0
-    assert await store.commit_batch(_row("d1", 1), 0) == 1
-    assert await store.commit_batch(_row("d2", 0), None) == 2
+    assert await store.commit_batch(_row("d1", 0)) == 0
+    assert await store.commit_batch(_row("d1", 1)) == 1
+    assert await store.commit_batch(_row("d2", 0)) == 2
     got = await store.batch("d1", 1)
     assert got is not None
     assert got.records_block == _row("d1", 1).records_block
     assert got.log_index == 1
     assert [b.batch_seq for b in await store.batches_between("d1", 1500, 5000)] == [1]
     with pytest.raises(BadData):
-        await store.commit_batch(_row("d1", 1), 1)
+        await store.commit_batch(_row("d1", 1))
     assert await store.log_size() == 3
     ctx = await store.chain_context("d1", 1)
     assert ctx.same == (_row("d1", 1).header_hash, 1)
@@ -53,13 +53,13 @@ async def test_batches_are_stored_compressed_indexed_and_unique(store: Store) ->
 
 
 async def test_gaps_open_split_and_close(store: Store) -> None:
-    await store.commit_batch(_row("d", 0), None)
-    await store.commit_batch(_row("d", 5), 0)
+    await store.commit_batch(_row("d", 0))
+    await store.commit_batch(_row("d", 5))
     assert [(g.first_seq, g.last_seq) for g in await store.gaps("d")] == [(1, 4)]
-    await store.commit_batch(_row("d", 3), 5)
+    await store.commit_batch(_row("d", 3))
     assert [(g.first_seq, g.last_seq) for g in await store.gaps("d")] == [(1, 2), (4, 4)]
     for seq in (1, 2, 4):
-        await store.commit_batch(_row("d", seq), 5)
+        await store.commit_batch(_row("d", seq))
     assert await store.gaps("d") == []
     assert len(await store.gaps("d", open_only=False)) == 4
 
