@@ -130,9 +130,13 @@ async def test_collector_killed_mid_ingest_loses_and_duplicates_nothing(
                     agent.publish(b.to_bytes())
             done |= {r.batch_seq for r in agent.wait(40 if killed else 3, 2)}
             if done and not killed:
-                proc.send_signal(signal.SIGKILL)  # mid-ingest: the rest is in flight
+                proc.send_signal(signal.SIGKILL)  # mid-group: the rest is in flight
                 proc.wait(10)
                 killed = True
+                # Nothing was answered before its group was committed.
+                async with await open_store(settings.store) as store:
+                    stored = await store.batches_between("veh-1", -(2**62), 2**62)
+                assert done <= {b.batch_seq for b in stored}
                 proc = _start(cfg)
         assert killed and done == set(range(40))
     finally:
