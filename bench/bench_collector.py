@@ -1,11 +1,13 @@
 """Collector benchmark: verified ingest vs the bare hashing floor, log appends, proofs, gas.
 
 Ingest runs real CAN records (comma2k19, ../shared/data) sealed in 1,000-record batches
-through decode -> verify -> store (SQLite WAL, synchronous=FULL) on one core; the peer is
-the bare floor of the same run: HMAC salt + leaf SHA-256 of the same records. Last line of
+through decode -> verify -> store (SQLite WAL, synchronous=FULL) on one core, in groups of
+`--group` batches per transaction as the MQTT shell forms them under load; the peer is the
+bare floor of the same run: HMAC salt + leaf SHA-256 of the same records. Last line of
 output: one JSON object.
 
     python bench/bench_collector.py [--batches 100] [--log-size 1000000] [--no-chain]
+                                    [--group 64] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collector.backends import open_store
 from collector.checkpoints import checkpoint_now
 from collector.ingest import Ingestor
 from collector.leaves import batch_leaf
+from collector.store import Store
 from notary_core import cose
 from notary_core.batch import leaf_hashes, seal
 from notary_core.checkpoint import NoteSigner
@@ -91,50 +94,67 @@ def seal_batches(
 
 
 async def bench_ingest(
-    tmp: Path, batches: list[tuple[bytes, list[bytes], bytes]], dev: cose.Signer, group: int
+    tmp: Path,
+    batches: list[tuple[bytes, list[bytes], bytes]],
+    dev: cose.Signer,
+    group: int,
+    repeat: int,
 ) -> dict[str, float]:
-    t = time.perf_counter()
-    for _payload, chunk, key in batches:
-        leaf_hashes(key, chunk)
-    floor_s = time.perf_counter() - t
+    """Floor and ingest alternate `repeat` times; the best of each is kept (the VM is shared
+    and noisy: the best run is the least disturbed one)."""
     collector = cose.Signer.from_key(ed25519.Ed25519PrivateKey.generate())
-    async with await open_store(f"sqlite:///{tmp / 'ingest.db'}") as store:
-        await store.add_device_key("veh-bench", dev.public.spki(), dev.kid, 0, None, 0)
-        ingestor = Ingestor(store, collector)
-        # As MqttIngest.run under load: each group is what is queued, up to GROUP_MAX_BATCHES.
-        topic = "vn/v1/dev/veh-bench/batch"
+    topic = "vn/v1/dev/veh-bench/batch"
+    floor_s = ingest_s = float("inf")
+    for r in range(repeat):
         t = time.perf_counter()
-        for i in range(0, len(batches), group):
-            outs = await ingestor.ingest_group([(topic, b[0]) for b in batches[i : i + group]], T0)
-            assert all(o.status == "stored" for o in outs), outs
-        ingest_s = time.perf_counter() - t
+        for _payload, chunk, key in batches:
+            leaf_hashes(key, chunk)
+        floor_s = min(floor_s, time.perf_counter() - t)
+        async with await open_store(f"sqlite:///{tmp / f'ingest{r}.db'}") as store:
+            await store.add_device_key("veh-bench", dev.public.spki(), dev.kid, 0, None, 0)
+            ingestor = Ingestor(store, collector)
+            # As MqttIngest.run under load: a group is what is queued, <= GROUP_MAX_BATCHES.
+            t = time.perf_counter()
+            for i in range(0, len(batches), group):
+                msgs = [(topic, b[0]) for b in batches[i : i + group]]
+                outs = await ingestor.ingest_group(msgs, T0)
+                assert all(o.status == "stored" for o in outs), outs
+            ingest_s = min(ingest_s, time.perf_counter() - t)
     n = sum(len(c) for _p, c, _k in batches)
     return {
         "records": n,
+        "group": group,
         "floor_records_per_s": n / floor_s,
         "ingest_records_per_s": n / ingest_s,
         "ingest_batches_per_s": len(batches) / ingest_s,
         "ratio_to_floor": floor_s / ingest_s,
-        "group": group,
     }
 
 
-async def bench_log(tmp: Path, size: int) -> dict[str, float]:
+async def _appends(store: Store, leaves: list[bytes], per_tx: int, signer: NoteSigner) -> float:
+    """Entries/s appending `per_tx` entries per transaction, checkpoint every 1,000."""
+    t = time.perf_counter()
+    base = await store.log_size()
+    for i in range(0, len(leaves), per_tx):
+        await store.append_leaves(leaves[i : i + per_tx], i)
+        if (base + i + per_tx) // 1000 > (base + i) // 1000:
+            await checkpoint_now(store, signer, "bench/log", i)
+    return len(leaves) / (time.perf_counter() - t)
+
+
+async def bench_log(tmp: Path, size: int, group: int) -> dict[str, float]:
     signer = NoteSigner("bench", ed25519.Ed25519PrivateKey.generate())
     leaves = [batch_leaf(hashlib.sha256(i.to_bytes(8, "big")).digest()) for i in range(size)]
     async with await open_store(f"sqlite:///{tmp / 'log.db'}") as store:
-        # One transaction per entry, as ingest appends, with a checkpoint every 1,000 entries.
-        n1 = min(5000, size)
+        n1 = min(2000, size // 4)
+        # One fsync'd transaction per entry (ingest before group commit), then groups of
+        # `group` (ingest's group commit under load, GROUP_MAX_BATCHES); both checkpointed.
+        single = await _appends(store, leaves[:n1], 1, signer)
+        grouped = await _appends(store, leaves[n1 : 4 * n1], group, signer)
         t = time.perf_counter()
-        for i in range(n1):
-            await store.append_leaves([leaves[i]], i)
-            if i % 1000 == 999:
-                await checkpoint_now(store, signer, "bench/log", i)
-        single = n1 / (time.perf_counter() - t)
-        t = time.perf_counter()
-        for i in range(n1, size, 10_000):
+        for i in range(4 * n1, size, 10_000):
             await store.append_leaves(leaves[i : i + 10_000], i)
-        bulk = (size - n1) / max(time.perf_counter() - t, 1e-9)
+        bulk = (size - 4 * n1) / max(time.perf_counter() - t, 1e-9)
         await checkpoint_now(store, signer, "bench/log", size)
         t = time.perf_counter()
         reps = 200
@@ -148,6 +168,7 @@ async def bench_log(tmp: Path, size: int) -> dict[str, float]:
     return {
         "log_size": size,
         "log_appends_per_s_one_per_tx_with_checkpoints": single,
+        "log_appends_per_s_grouped_with_checkpoints": grouped,
         "log_appends_per_s_bulk": bulk,
         "inclusion_proof_ms": incl_ms,
         "consistency_proof_ms": cons_ms,
@@ -190,6 +211,7 @@ async def main() -> int:
     ap.add_argument("--batches", type=int, default=100)
     ap.add_argument("--log-size", type=int, default=1_000_000)
     ap.add_argument("--no-chain", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of floor + ingest (best kept)")
     ap.add_argument(
         "--group", type=int, default=limits.GROUP_MAX_BATCHES, help="batches per transaction"
     )
@@ -199,17 +221,18 @@ async def main() -> int:
     batches = seal_batches(records, 1000, dev)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        ing = await bench_ingest(tmp, batches, dev, args.group)
+        ing = await bench_ingest(tmp, batches, dev, args.group, args.repeat)
         print(f"floor (HMAC salt + leaf SHA-256): {ing['floor_records_per_s']:,.0f} records/s")
         print(
             f"ingest decode+verify+store:      {ing['ingest_records_per_s']:,.0f} records/s, "
             f"{ing['ingest_batches_per_s']:,.1f} batches/s, "
-            f"ratio to floor {ing['ratio_to_floor']:.2f}"
+            f"ratio to floor {ing['ratio_to_floor']:.2f} ({args.group} batches per transaction)"
         )
-        lg = await bench_log(tmp, args.log_size)
+        lg = await bench_log(tmp, args.log_size, args.group)
         print(
-            f"log appends (1 per tx, checkpoint/1000): "
-            f"{lg['log_appends_per_s_one_per_tx_with_checkpoints']:,.0f}/s; bulk "
+            f"log appends with a checkpoint every 1,000: 1 per tx "
+            f"{lg['log_appends_per_s_one_per_tx_with_checkpoints']:,.0f}/s; {args.group} per tx "
+            f"{lg['log_appends_per_s_grouped_with_checkpoints']:,.0f}/s; bulk (10,000 per tx) "
             f"{lg['log_appends_per_s_bulk']:,.0f}/s"
         )
         print(
