@@ -23,6 +23,8 @@ from collector.anchor import Anchor, AnchorUnavailable, Head, Mined
 
 ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "Anchor.json"
 ANCHOR_GAS = 40_000  # measured ~24k; explicit so a send needs no estimate round trip
+LOG_SPAN = 5_000
+"""Blocks per eth_getLogs request: public endpoints refuse wide ranges (often > 10,000)."""
 T = TypeVar("T")
 
 
@@ -33,8 +35,15 @@ def load_artifact(path: Path = ARTIFACT) -> dict[str, Any]:
 
 class EvmAnchor(Anchor):
     def __init__(
-        self, rpc_url: str, private_key: str, contract: str, chain_id: int, timeout_s: float = 5.0
+        self,
+        rpc_url: str,
+        private_key: str,
+        contract: str,
+        chain_id: int,
+        timeout_s: float = 5.0,
+        start_block: int = 0,
     ) -> None:
+        self.start_block = start_block  # the contract's deployment block: no event before it
         self._session = requests.Session()
         provider = HTTPProvider(
             rpc_url,
@@ -51,8 +60,12 @@ class EvmAnchor(Anchor):
         self._topic_hex = Web3.to_hex(HexBytes(self._c.events.Anchored().topic))
 
     @classmethod
-    async def connect(cls, rpc_url: str, private_key: str, contract: str) -> EvmAnchor:
-        probe = cls(rpc_url, private_key, contract, 0)
+    async def connect(
+        cls, rpc_url: str, private_key: str, contract: str, start_block: int = 0
+    ) -> EvmAnchor:
+        """`start_block`: the anchor contract's deployment block (from `deploy_at`, kept in
+        the settings), so `find` never scans the chain from genesis."""
+        probe = cls(rpc_url, private_key, contract, 0, start_block=start_block)
         try:
             probe.chain_id = await probe._call(lambda: int(probe.w3.eth.chain_id))
         except BaseException:
@@ -106,20 +119,26 @@ class EvmAnchor(Anchor):
 
     async def find(self, root: bytes) -> tuple[bytes, Mined] | None:
         def go() -> tuple[bytes, Mined] | None:
-            logs = self.w3.eth.get_logs(
-                {
-                    "address": self._address,
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": [self._topic_hex, Web3.to_hex(root)],
-                }
-            )
-            for log in logs:
-                tx = self.w3.eth.get_transaction(log["transactionHash"])
-                if tx["from"] == self.account.address:
-                    return bytes(log["transactionHash"]), Mined(
-                        int(log["blockNumber"]), bytes(log["blockHash"])
-                    )
+            # Newest first, LOG_SPAN blocks at a time, down to the deployment block: the
+            # anchor looked for is usually the last one sent.
+            hi = int(self.w3.eth.block_number)
+            while hi >= self.start_block:
+                lo = max(self.start_block, hi - LOG_SPAN + 1)
+                logs = self.w3.eth.get_logs(
+                    {
+                        "address": self._address,
+                        "fromBlock": lo,
+                        "toBlock": hi,
+                        "topics": [self._topic_hex, Web3.to_hex(root)],
+                    }
+                )
+                for log in logs:
+                    tx = self.w3.eth.get_transaction(log["transactionHash"])
+                    if tx["from"] == self.account.address:
+                        return bytes(log["transactionHash"]), Mined(
+                            int(log["blockNumber"]), bytes(log["blockHash"])
+                        )
+                hi = lo - 1
             return None
 
         return await self._call(go)
@@ -146,13 +165,20 @@ class EvmAnchor(Anchor):
 
 async def deploy(rpc_url: str, private_key: str) -> str:
     """Deploy the committed artifact; return the contract address (for tests and the demo)."""
+    address, _block = await deploy_at(rpc_url, private_key)
+    return address
+
+
+async def deploy_at(rpc_url: str, private_key: str) -> tuple[str, int]:
+    """Deploy the committed artifact; return its address and deployment block (record the
+    block as the anchor settings' start block)."""
     session = requests.Session()
     try:
         w3 = Web3(HTTPProvider(rpc_url, session=session, exception_retry_configuration=None))
         acct = Account.from_key(private_key)
         art = load_artifact()
 
-        def go() -> str:
+        def go() -> tuple[str, int]:
             c = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
             tx = c.constructor().build_transaction(
                 {
@@ -163,7 +189,7 @@ async def deploy(rpc_url: str, private_key: str) -> str:
             )
             h = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
             r = w3.eth.wait_for_transaction_receipt(h, timeout=30)
-            return str(r["contractAddress"])
+            return str(r["contractAddress"]), int(r["blockNumber"])
 
         try:
             return await asyncio.to_thread(go)

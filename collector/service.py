@@ -43,7 +43,9 @@ class Collector:
             c = cls(settings, store, Ingestor(store, settings.receipt_signer()))
             if settings.anchor is not None:
                 a = settings.anchor
-                backend = await EvmAnchor.connect(a.rpc_url, a.private_key(), a.contract)
+                # start_block: the contract's deployment block, once AnchorSettings has it.
+                start = int(getattr(a, "start_block", 0))
+                backend = await EvmAnchor.connect(a.rpc_url, a.private_key(), a.contract, start)
                 stack.push_async_callback(backend.close)
                 c.anchorer = Anchorer(store, backend, a.confirmations, a.use_finalized)
             if settings.mqtt is not None:

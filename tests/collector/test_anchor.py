@@ -10,8 +10,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from web3 import Web3
 
+from collector import anchor_evm
 from collector.anchor import Anchorer, AnchorUnavailable
-from collector.anchor_evm import EvmAnchor, deploy, load_artifact
+from collector.anchor_evm import EvmAnchor, deploy, deploy_at, load_artifact
 from collector.backends import open_store
 from collector.checkpoints import checkpoint_now
 from collector.leaves import batch_leaf
@@ -116,3 +117,27 @@ async def test_reorged_out_anchor_is_sent_again_once(node: Anvil, store: Store) 
         assert [e[0] for e in _events(node, backend.contract)] == [4]
     finally:
         await backend.close()
+
+
+async def test_find_scans_from_the_deployment_block_in_spans(
+    node: Anvil, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node.mine(30)
+    address, block = await deploy_at(node.url, DEV_KEY)
+    assert block > 30
+    monkeypatch.setattr(anchor_evm, "LOG_SPAN", 4)  # several getLogs requests per search
+    backend = await EvmAnchor.connect(node.url, DEV_KEY, address, start_block=block)
+    late = await EvmAnchor.connect(node.url, DEV_KEY, address, start_block=block + 2)
+    try:
+        root = hashlib.sha256(b"root").digest()
+        tx = await backend.send(1, root, bytes(32))
+        node.mine(1)
+        mined = await backend.status(tx)
+        assert not isinstance(mined, str) and mined.block_number == block + 1
+        node.mine(20)  # the event is now several spans below the head
+        assert await backend.find(root) == (tx, mined)
+        assert await backend.find(hashlib.sha256(b"other").digest()) is None
+        assert await late.find(root) is None  # nothing before the start block is read
+    finally:
+        await backend.close()
+        await late.close()
