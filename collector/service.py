@@ -68,7 +68,8 @@ class Collector:
     async def _checkpoints(self) -> None:
         while True:
             try:
-                await self.checkpoint()
+                if await self.store.lead():  # one signer per shared store
+                    await self.checkpoint()
             except Unreachable as exc:
                 log.warning("checkpoint skipped: %s", exc)
             await asyncio.sleep(self.settings.checkpoint_interval_s)
@@ -77,7 +78,10 @@ class Collector:
         assert self.anchorer is not None and self.settings.anchor is not None
         while True:
             try:
-                await self.anchorer.tick(time.time_ns())
+                if await self.store.lead():  # one sender per shared store
+                    await self.anchorer.tick(time.time_ns())
             except AnchorUnavailable as exc:
                 log.warning("anchoring delayed: %s", exc)  # the queue is in the store
+            except Unreachable as exc:
+                log.warning("anchoring skipped: %s", exc)
             await asyncio.sleep(self.settings.anchor.interval_s)

@@ -160,6 +160,12 @@ class Store(abc.ABC):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def lead(self) -> bool:
+        """Whether this process is the one that sequences checkpoints and anchors when
+        several collectors share the store (ARCHITECTURE.md § Scale); call every interval:
+        a follower takes over once the leader is gone. An embedded store has one process."""
+        return True
+
     # -- log ---------------------------------------------------------------------------
 
     async def _append(self, tx: Tx, leaves: Sequence[bytes], now_ns: int) -> int:

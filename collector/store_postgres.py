@@ -13,6 +13,11 @@ from collector import schema, tlog
 from collector.store import Row, Store, Tx
 from notary_core.errors import Unreachable
 
+MIGRATION_LOCK = 7236
+LEADER_LOCK = 7237
+"""Session-level advisory lock held by the leader (checkpoints, anchoring) for as long as
+its connection lives: a crashed leader's session ends and a follower's next try wins."""
+
 
 def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
@@ -42,6 +47,7 @@ class PostgresStore(Store):
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()  # tasks share the connection: one transaction at a time
+        self._leader = False
         self.frontier = tlog.Frontier()
 
     @classmethod
@@ -62,7 +68,7 @@ class PostgresStore(Store):
     async def _migrate(self) -> None:
         async with self.transaction() as tx:
             # One migrator at a time across processes.
-            await tx.exec("SELECT pg_advisory_xact_lock(7236)")
+            await tx.exec("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             await tx.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
             row = await tx.one("SELECT MAX(version) FROM schema_version")
             done = row[0] if row and row[0] is not None else 0
@@ -83,6 +89,14 @@ class PostgresStore(Store):
 
     def transaction(self) -> Any:
         return self._transaction()
+
+    async def lead(self) -> bool:
+        if not self._leader:
+            async with self.transaction() as tx:
+                row = await tx.one("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,))
+            # Session-level: it outlives this transaction, until the connection closes.
+            self._leader = bool(row and row[0])
+        return self._leader
 
     async def close(self) -> None:
         await self._conn.close()
