@@ -79,6 +79,7 @@ class MqttIngest:
         c.reconnect_delay_set(1, 5)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
+        c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
         c.on_publish = self._on_publish
         self.client = c
@@ -117,10 +118,15 @@ class MqttIngest:
 
     def _on_connect(self, c: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
         if not rc.is_failure:
-            c.subscribe(self.settings.subscription, qos=1)
-            self._loop.call_soon_threadsafe(self._connected.set)
+            c.subscribe(self.settings.subscription, qos=1)  # ready at its SUBACK
         else:
             log.warning("broker refused the collector: %s", rc)
+
+    def _on_subscribe(self, c: mqtt.Client, u: Any, mid: int, codes: Any, props: Any) -> None:
+        if all(not rc.is_failure for rc in codes):
+            self._loop.call_soon_threadsafe(self._connected.set)
+        else:
+            log.warning("broker refused the subscription: %s", codes)
 
     def _on_disconnect(self, c: mqtt.Client, u: Any, f: Any, rc: Any, props: Any) -> None:
         self._loop.call_soon_threadsafe(self._connected.clear)
