@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from notary_core import batch, cbor, cose, grant, limits, merkle
 from notary_core import records as rec
@@ -25,9 +25,10 @@ what any grant should ask for; 256 MiB bounds a bundle a verifier will even read
 MAX_BATCHES = 100_000
 
 
-@dataclass(frozen=True, slots=True)
-class Disclosed:
-    index: int
+class Disclosed(NamedTuple):
+    """A disclosed record: a tuple, because a bundle holds up to millions of them."""
+
+    leaf_index: int
     record: bytes
     salt: bytes
 
@@ -120,7 +121,7 @@ def _encode(b: EvidenceBundle) -> dict[int, Any]:
         9: list(b.grants),
         10: [_entry(e) for e in b.grant_events],
         11: [[x.signed_header, x.log_index, list(x.log_proof),
-              [[d.index, d.record, d.salt] for d in x.disclosed], list(x.multiproof)]
+              [[d.leaf_index, d.record, d.salt] for d in x.disclosed], list(x.multiproof)]
              for x in b.batches],
         12: b.checkpoint,
         13: None if a is None else [a.chain_id, a.contract, a.tx_hash, a.block_number,
@@ -150,15 +151,18 @@ def _batch(v: Any) -> BatchEvidence:
     signed, index, proof, disclosed, multi = v
     if not (isinstance(signed, bytes) and isinstance(index, int)):
         raise BadData(Reason.MALFORMED, "batch evidence fields have the wrong types")
-    items = []
-    for d in disclosed if isinstance(disclosed, list | tuple) else [None]:
-        if not (isinstance(d, list | tuple) and len(d) == 3 and isinstance(d[0], int)):
-            raise BadData(Reason.MALFORMED, "a disclosed record is [index, record, salt]")
-        if not (isinstance(d[1], bytes) and isinstance(d[2], bytes)):
-            raise BadData(Reason.MALFORMED, "disclosed record and salt must be bytes")
-        if len(d[2]) != limits.SALT_SIZE:
-            raise BadData(Reason.MALFORMED, f"a salt is {limits.SALT_SIZE} bytes")
-        items.append(Disclosed(d[0], d[1], d[2]))
+    if not isinstance(disclosed, list | tuple):
+        raise BadData(Reason.MALFORMED, "disclosed records must be a list")
+    try:
+        items = [Disclosed(*d) for d in disclosed]
+    except TypeError:
+        raise BadData(Reason.MALFORMED, "a disclosed record is [index, record, salt]") from None
+    size = limits.SALT_SIZE
+    if not all(
+        type(i) is int and type(r) is bytes and type(s) is bytes and len(s) == size
+        for i, r, s in items
+    ):
+        raise BadData(Reason.MALFORMED, f"disclosed: int index, bytes record, {size}-byte salt")
     return BatchEvidence(
         signed,
         index,
@@ -229,7 +233,10 @@ def parse_bundle(data: bytes) -> SignedBundle:
     message = cose.parse_sign1(data, MAX_BUNDLE_SIZE)
     if message.content_type != BUNDLE_CONTENT_TYPE:
         raise BadData(Reason.MALFORMED, f"not an evidence bundle: {message.content_type!r}")
-    value = cbor.loads(message.payload, MAX_BUNDLE_SIZE, "evidence bundle")
+    # Not re-encoded to check its form: a bundle's bytes are pinned by the collector's
+    # signature, and everything inside that matters is checked on its own (a 10 MB bundle
+    # would otherwise cost a second full encoding).
+    value = cbor.loads(message.payload, MAX_BUNDLE_SIZE, "evidence bundle", canonical=False)
     return SignedBundle(data, _parse(value), message)
 
 
@@ -258,4 +265,4 @@ def disclose(
     if not chosen:
         return (), ()
     tree = merkle.MerkleTree(batch.leaf_hashes(salt_key, records))
-    return tuple(chosen), tuple(tree.multiproof(d.index for d in chosen))
+    return tuple(chosen), tuple(tree.multiproof(d.leaf_index for d in chosen))

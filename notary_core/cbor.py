@@ -20,14 +20,17 @@ def dumps(value: Any) -> bytes:
     return bytes(cbor2.dumps(value, canonical=True))
 
 
-def loads(data: bytes, limit: int, what: str) -> Any:
-    """Decode `data`, at most `limit` bytes, and require it to be in deterministic form."""
+def loads(data: bytes, limit: int, what: str, *, canonical: bool = True) -> Any:
+    """Decode `data`, at most `limit` bytes, and (unless `canonical` is false) require it to
+    be in deterministic form."""
     if len(data) > limit:
         raise too_large(what, len(data), limit)
     try:
         value = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises several types (CBORDecodeError, ValueError, ...)
         raise BadData(Reason.MALFORMED, f"{what} is not valid CBOR: {exc}") from None
+    if not canonical:
+        return value
     try:
         again = dumps(value)
     except Exception as exc:

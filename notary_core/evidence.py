@@ -24,6 +24,8 @@ from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bun
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.header import BatchHeader, SignedHeader
 
+_EXT = int(rec.CanFlags.EXT)
+
 
 class Verdict(StrEnum):
     OK = "OK"
@@ -166,11 +168,12 @@ def _in_log(cp: checkpoint.Checkpoint | None, e: LoggedEntry, what: str) -> None
 def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLookup | None) -> None:
     pinned = trust is not None and (trust.log_vkeys or trust.collector_keys)
     if trust is not None and pinned:
-        with run.check("trust.collector"):
+        with run.check("trust.collector") as c:
             if trust.log_vkeys and b.log_vkey not in trust.log_vkeys:
                 raise BadData(Reason.UNTRUSTED, "the log key is not one the verifier trusts")
             if trust.collector_keys and b.collector_key not in trust.collector_keys:
                 raise BadData(Reason.UNTRUSTED, "the collector key is not one you trust")
+            c.detail = "the log and collector keys are the ones you pinned"
     a = b.anchor
     if a is None:
         run.undecided("anchor.present", Reason.ANCHOR_MISMATCH, "the checkpoint is not anchored")
@@ -181,9 +184,10 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                 raise BadData(Reason.ANCHOR_MISMATCH, "the anchor carries another checkpoint")
             c.detail = f"chain {a.chain_id}, block {a.block_number}, tx 0x{a.tx_hash.hex()}"
         if trust is not None and trust.anchor_contracts:
-            with run.check("trust.anchor_contract"):
+            with run.check("trust.anchor_contract") as c:
                 if (a.chain_id, a.contract) not in trust.anchor_contracts:
                     raise BadData(Reason.UNTRUSTED, "anchored by a contract you do not trust")
+                c.detail = f"contract 0x{a.contract.hex()} on chain {a.chain_id} is pinned"
         if lookup is not None:
             with run.check("anchor.on_chain") as c:
                 status = lookup(a)
@@ -248,32 +252,36 @@ def _batches(
     key_events: list[logleaf.RegistryEvent],
 ) -> list[BatchHeader]:
     headers: list[BatchHeader] = []
+    signed: list[SignedHeader] = []
     disclosed = 0
-    with run.check("batches.parse"):
-        headers = [SignedHeader.parse(x.signed_header).header for x in b.batches]
+    with run.check("batches.parse") as c:
+        signed = [SignedHeader.parse(x.signed_header) for x in b.batches]  # once, reused below
+        headers = [s.header for s in signed]
+        c.detail = f"{len(headers)} batch headers"
     with run.check("batches.signatures") as c:
-        if key is None:
-            raise Unreachable("no device key to check the batch signatures with")
-        for x in b.batches:
-            h = SignedHeader.parse(x.signed_header).verify(key)
+        if key is None or len(signed) != len(b.batches):
+            raise Unreachable("no device key or no parsed headers to check signatures with")
+        for sh in signed:
+            h = sh.verify(key)
             if h.device_id != b.request.device_id:
                 raise BadData(Reason.KEY_MISMATCH, f"batch {h.batch_seq} is of another device")
             _key_valid(h, key, key_events)
         c.detail = f"{len(headers)} signed headers by the enrolled device key"
     with run.check("batches.in_log") as c:
-        for x in b.batches:
-            entry = LoggedEntry(logleaf.batch_leaf(SignedHeader.parse(x.signed_header).header_hash),
-                                x.log_index, x.log_proof)  # fmt: skip
+        if len(signed) != len(b.batches):
+            raise Unreachable("the headers could not be parsed")
+        for x, sh in zip(b.batches, signed, strict=True):
+            entry = LoggedEntry(logleaf.batch_leaf(sh.header_hash), x.log_index, x.log_proof)
             _in_log(cp, entry, "a batch header")
         c.detail = f"{len(b.batches)} headers included at the checkpoint"
     with run.check("batches.hash_chain") as c:
         if not headers:
             raise BadData(Reason.WINDOW_NOT_COVERED, "the bundle holds no batch")
-        for prev, cur in pairwise(headers):
-            if cur.batch_seq != prev.batch_seq + 1 or cur.prev_header_hash != prev.hash():
+        for prev, cur in pairwise(signed):
+            p, h = prev.header, cur.header
+            if h.batch_seq != p.batch_seq + 1 or h.prev_header_hash != prev.header_hash:
                 raise BadData(
-                    Reason.CHAIN_BROKEN,
-                    f"chain broken between {prev.batch_seq} and {cur.batch_seq}",
+                    Reason.CHAIN_BROKEN, f"chain broken between {p.batch_seq} and {h.batch_seq}"
                 )
         c.detail = f"batches {headers[0].batch_seq}..{headers[-1].batch_seq}, unbroken"
     with run.check("batches.cover_window") as c:
@@ -296,23 +304,26 @@ def _check_disclosed(
 ) -> int:
     if not items:
         return 0
-    indices = [d.index for d in items]
+    indices = [d.leaf_index for d in items]
     if indices != sorted(set(indices)):
         raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: disclosed indices out of order")
-    last_mono = -1
+    # Within a stream, records are captured in order: sequence numbers rise with the index.
+    # (Streams interleave freely: each source hands the agent its own chunks.)
+    last_seq: dict[str, int] = {}
+    allowed: dict[tuple[str, int, bool], bool] = {}
     for d in items:
-        r = rec.decode(d.record)
-        if r.mono_ns < last_mono:
-            raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: records out of capture order")
-        last_mono = r.mono_ns
-        body = r.body
-        item = r.stream
-        if isinstance(body, rec.CanFrame):
-            ext = bool(body.flags & rec.CanFlags.EXT)
-            item = grants_mod.record_scope_item(r.stream, body.can_id, ext)
-        if not grants_mod.in_scope(scope, item):
-            raise BadData(Reason.OUTSIDE_GRANT, f"record {item} is outside the requested scope")
-    leaves = {d.index: batch.salted_leaf_hash(d.salt, d.record) for d in items}
+        stream, seq, can_id, flags = rec.scan(d.record)
+        if seq <= last_seq.get(stream, -1):
+            raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: {stream} out of order")
+        last_seq[stream] = seq
+        key = (stream, can_id, bool(flags & _EXT))
+        ok = allowed.get(key)
+        if ok is None:
+            item = stream if can_id < 0 else grants_mod.record_scope_item(*key)
+            ok = allowed[key] = grants_mod.in_scope(scope, item)
+        if not ok:
+            raise BadData(Reason.OUTSIDE_GRANT, f"a record of {key[0]} is outside the scope")
+    leaves = {d.leaf_index: batch.salted_leaf_hash(d.salt, d.record) for d in items}
     merkle.verify_multiproof(h.record_count, leaves, multiproof, h.merkle_root)
     return len(items)
 

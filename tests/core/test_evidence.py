@@ -73,26 +73,33 @@ def _flip_record(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
     d = x.disclosed[0]
     raw = bytearray(d.record)
     raw[-1] ^= 0x01
-    new = replace(x, disclosed=(replace(d, record=bytes(raw)), *x.disclosed[1:]))
+    new = replace(x, disclosed=(d._replace(record=bytes(raw)), *x.disclosed[1:]))
     return replace(b, batches=(b.batches[0], new, *b.batches[2:]))
 
 
 def _swap_records(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    """Two disclosed records of the same stream trade places (with their salts)."""
+    from notary_core import records as r
+
     x = b.batches[1]
-    d0, d1 = x.disclosed[0], x.disclosed[1]
-    swapped = (
-        replace(d0, record=d1.record, salt=d1.salt),
-        replace(d1, record=d0.record, salt=d0.salt),
-    )
-    return replace(
-        b, batches=(b.batches[0], replace(x, disclosed=swapped + x.disclosed[2:]), *b.batches[2:])
-    )
+    first: dict[str, int] = {}
+    for i, d in enumerate(x.disclosed):
+        stream = r.decode(d.record).stream
+        if stream in first:
+            j = first[stream]
+            break
+        first[stream] = i
+    items = list(x.disclosed)
+    a, c = items[j], items[i]
+    items[j] = a._replace(record=c.record, salt=c.salt)
+    items[i] = c._replace(record=a.record, salt=a.salt)
+    return replace(b, batches=(b.batches[0], replace(x, disclosed=tuple(items)), *b.batches[2:]))
 
 
 def _wrong_salt(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
     x = b.batches[1]
     d = x.disclosed[0]
-    new = replace(x, disclosed=(replace(d, salt=bytes(16)), *x.disclosed[1:]))
+    new = replace(x, disclosed=(d._replace(salt=bytes(16)), *x.disclosed[1:]))
     return replace(b, batches=(b.batches[0], new, *b.batches[2:]))
 
 

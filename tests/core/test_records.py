@@ -209,3 +209,25 @@ def test_every_frame_of_the_real_traces_round_trips(shared_data: Path) -> None:
                 assert body.data == bytes(msg.data) and body.can_id == msg.arbitration_id
                 count += 1
     assert count == 135_408 + 33_005 + 150_000
+
+
+@given(records, st.data())
+def test_scan_agrees_with_decode_on_valid_and_mutated_records(
+    rec_: r.Record, data: st.DataObject
+) -> None:
+    raw = bytearray(r.encode(rec_))
+    if data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] ^= 1 << data.draw(st.integers(0, 7))
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    try:
+        full = r.decode(bytes(raw))
+    except BadData as exc:
+        with pytest.raises(BadData) as err:
+            r.scan(bytes(raw))
+        assert err.value.reason is exc.reason
+        return
+    body = full.body
+    can = (body.can_id, int(body.flags)) if isinstance(body, r.CanFrame) else (-1, 0)
+    assert r.scan(bytes(raw)) == (full.stream, full.seq, *can)
