@@ -106,6 +106,11 @@ def create_app(settings: Settings) -> FastAPI:
         reason = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP")
         return JSONResponse({"reason": reason, "message": str(exc.detail)}, exc.status_code)
 
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(store: StoreDep) -> dict[str, Any]:
+        """Liveness and readiness for orchestrators: the store answers."""
+        return {"status": "ok", "log_size": await store.log_size()}
+
     @app.get("/v1/trust")
     async def trust(store: StoreDep, request: Request) -> dict[str, Any]:
         """The trust file for `vnotary verify --trust`: log key, collector key, contracts."""

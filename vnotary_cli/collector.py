@@ -40,6 +40,12 @@ def register(subparsers: Any) -> None:
     run.add_argument("--config", required=True, type=Path)
     run.set_defaults(handler=_run)
 
+    serve = sub.add_parser("serve", help="serve the HTTP API (log, registry, grants, evidence)")
+    serve.add_argument("--config", required=True, type=Path)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(handler=_serve)
+
     dev = sub.add_parser("device", help="the device registry").add_subparsers(
         dest="device_command", required=True, metavar="ACTION"
     )
@@ -93,6 +99,18 @@ def _run(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """The HTTP API (log, registry, grants, evidence) under uvicorn, on one address."""
+    import uvicorn  # noqa: PLC0415 (only the API host needs it)
+
+    from collector.api import create_app  # noqa: PLC0415
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(Settings.load(args.config))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
 
 

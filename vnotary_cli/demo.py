@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import getpass
 import json
 import shutil
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from vnotary_cli.demo_access import Api, find_hardest_braking, grant_and_download
 from vnotary_cli.demo_stack import REPO, DemoError, Stack, free_port, port_open, wait_until
 
 ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
@@ -33,6 +36,11 @@ FLEET_CA = REPO / "deploy" / "pki" / "fleet_ca.py"
 DEV_CHAIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEVICE = "edge-rav4"
 TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+DBC = "dbc/toyota_rav4_2017_pt_generated.dbc"
+VEHICLE = "vin-2T3RFREV7HW000001"
+# What the insurer asks for: speed (0x0B4 SPEED), brake (0x224 BRAKE_MODULE) and GNSS.
+SCOPE = ["can0#0b4", "can0#224", "gnss"]
+SIGNALS = ["SPEED", "BRAKE_PRESSURE", "BRAKE_PRESSED"]
 
 
 class Steps:
@@ -142,7 +150,11 @@ def _demo(stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namesp
                                    str(w / "ca"), "--csr", str(dev / "tls.csr"),
                                    "--out", str(dev / "tls.crt")]).wait(30)  # fmt: skip
 
-    collector = start_collector(stack, w, files, broker_port, rpc_url, contract, steps)
+    operator = ed25519.Ed25519PrivateKey.generate()
+    collector = start_collector(
+        stack, w, files, broker_port, rpc_url, contract, steps, data / DBC, operator
+    )
+    collector["operator"] = operator
     stack.run("device-add", "collector", "device", "add", "--config", str(collector["config"]),
               DEVICE, "--public-key", str(dev / "device.pub"))  # fmt: skip
 
@@ -177,7 +189,7 @@ def _demo(stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namesp
 
 def start_collector(
     stack: Stack, w: Path, files: dict[str, Path], broker_port: int, rpc_url: str,
-    contract: str, steps: Steps,
+    contract: str, steps: Steps, data_dbc: Path, operator: ed25519.Ed25519PrivateKey,
 ) -> dict[str, Any]:  # fmt: skip
     steps.step("collector on its embedded defaults (SQLite), anchoring every 2 s")
     c = w / "collector"
@@ -209,9 +221,16 @@ contract = "{contract}"
 key_file = "eth.key"
 interval_s = 2
 confirmations = 2
+
+[access]
+operator_keys = ["{_b64url_raw(operator.public_key())}"]
+dbc = "{data_dbc}"
+retry_after_s = 1
 """)
     proc = stack.vnotary("collector", "collector", "run", "--config", str(config))
-    time.sleep(0.5)
+    api = stack.vnotary("collector-api", "collector", "serve", "--config", str(config),
+                        "--port", str(api_port))  # fmt: skip
+    wait_until("collector API", port_open(api_port), 30, api)
     if proc.popen.poll() is not None:
         raise DemoError(f"the collector exited at start\n{proc.tail()}")
     return {"config": config, "dir": c, "public_pem": c / "collector.pub", "proc": proc,
@@ -281,13 +300,63 @@ def drain(stack: Stack, agent: Any, cfg: Path, steps: Steps) -> None:
         again.stop(grace=20)
 
 
+def _b64url_raw(public: ed25519.Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def finish(
     stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namespace,
     collector: dict[str, Any], rpc_url: str, contract: str,
 ) -> int:  # fmt: skip
-    steps.step("done (access, bundle and report steps follow)")
-    print(f"\nlogs: {w / 'logs'}")
+    api = Api(f"http://127.0.0.1:{collector['api_port']}")
+    steps.step("find the hardest braking of the drive in the decoded SPEED / BRAKE signals")
+    event_ns, decel = find_hardest_braking(collector["config"], DEVICE, data / DBC)
+    steps.note(f"hardest braking: {decel:.2f} m/s^2 at {_utc(event_ns)}")
+
+    steps.step("register the vehicle, its device, an owner and an insurer; ask, grant, download")
+    out = w / "evidence"
+    out.mkdir()
+    bundle, grant_id = grant_and_download(
+        api, collector["operator"], w / "collector" / "collector.pub", VEHICLE, DEVICE,
+        event_ns, SCOPE, SIGNALS, out / "bundle.vnb", steps.note,
+    )  # fmt: skip
+    steps.note(f"bundle: {bundle.stat().st_size:,} bytes under grant {grant_id}")
+    trust = out / "trust.json"
+    trust.write_text(json.dumps(api.get("/v1/trust"), indent=2))
+
+    steps.step("verify the bundle against the chain, and write the evidence report")
+    verify = stack.run("verify", "verify", str(bundle), "--trust", str(trust), "--rpc", rpc_url,
+                       "--confirmations", "2", check_exit=False)  # fmt: skip
+    print("\n".join(f"{'':12}{line}" for line in verify.strip().splitlines()), flush=True)
+    report = out / "report.html"
+    stack.run("report", "report", str(bundle), "--trust", str(trust), "--rpc", rpc_url,
+              "--confirmations", "2", "-o", str(report))  # fmt: skip
+    if not verify.startswith("verdict: OK"):
+        raise DemoError("the bundle did not verify OK (see above)")
+
+    steps.step("done: every process the demo started is being stopped")
+    print(
+        f"""
+  bundle  {bundle}
+  trust   {trust}
+  report  {report}
+  logs    {w / "logs"}
+
+  check it yourself:
+    vnotary verify {bundle} --trust {trust}
+    vnotary report {bundle} -o report.html
+""",
+        flush=True,
+    )
     return 0
+
+
+def _utc(ns: int) -> str:
+    return (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ns / 1e9))
+        + f".{ns % 10**9 // 10**6:03d} UTC"
+    )
 
 
 def register(sub: Any) -> None:

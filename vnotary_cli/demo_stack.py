@@ -122,14 +122,15 @@ class Stack:
     def vnotary(self, name: str, *args: str) -> Proc:
         return self.start(name, [sys.executable, "-m", "vnotary_cli.main", *args])
 
-    def run(self, name: str, *args: str, timeout: float = 60.0) -> str:
-        """Run a vnotary command to completion; return its output, fail on a non-zero exit."""
+    def run(self, name: str, *args: str, timeout: float = 60.0, check_exit: bool = True) -> str:
+        """Run a vnotary command to completion; return its output (and fail on a non-zero
+        exit unless `check_exit` is false)."""
         proc = subprocess.run(
             [sys.executable, "-m", "vnotary_cli.main", *args], capture_output=True, text=True,
             timeout=timeout, cwd=REPO, check=False,
         )  # fmt: skip
         (self.logs / f"{name}.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
+        if check_exit and proc.returncode != 0:
             detail = proc.stderr or proc.stdout
             raise DemoError(f"`vnotary {' '.join(args)}` exited {proc.returncode}:\n{detail}")
         return proc.stdout
