@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--nmea-log", help="also play a receiver log from DATA/nmea/ (file name)")
     pace = sim.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, help="times the recorded rate")
+    sim.add_argument(
+        "--start-at", type=float, help="UNIX time to start playing at (align several devices)"
+    )
     pace.add_argument("--fast", action="store_true", help="as fast as the reader takes it")
     sim.add_argument("--loop", action="store_true", help="start again at the end, forever")
     sim.add_argument("--link", type=Path, help="make a symlink to the pty here (replaced)")
@@ -111,6 +115,8 @@ def simulate(args: argparse.Namespace) -> int:
     timeline = frames() if args.limit is None else itertools.islice(frames(), args.limit)
     with PtyPort(args.link) as port:
         print(port.slave_path, flush=True)
+        if args.start_at is not None:  # start together with other simulated devices
+            time.sleep(max(0.0, args.start_at - time.time()))
         stats = play(
             port,
             timeline,

@@ -41,6 +41,7 @@ VEHICLE = "vin-2T3RFREV7HW000001"
 # What the insurer asks for: speed (0x0B4 SPEED), brake (0x224 BRAKE_MODULE) and GNSS.
 SCOPE = ["can0#0b4", "can0#224", "gnss"]
 SIGNALS = ["SPEED", "BRAKE_PRESSURE", "BRAKE_PRESSED"]
+START_DELAY_S = 4.0  # time for the agent to start and open both ports before the drive
 
 
 class Steps:
@@ -164,12 +165,16 @@ def _demo(stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namesp
     )
     run_dir = w / "run"
     run_dir.mkdir()
+    # Both devices start at one instant, so the CAN and the IMU/GNSS timelines (one boot
+    # clock in the recording) stay aligned as they were in the car.
+    start_at = str(time.time() + START_DELAY_S)
     slcan = stack.vnotary("sim-slcan", "sim", "slcan", str(data / TRACE), "--channel", "can0",
                           "--speed", str(args.speed), "--link", str(run_dir / "slcan0"),
-                          "--linger", "3")  # fmt: skip
+                          "--linger", "3", "--start-at", start_at)  # fmt: skip
     board = stack.vnotary("sim-board", "bridge", "simulate", "--data-dir", str(data),
                           "--sources", "imu,gnss", "--speed", str(args.speed),
-                          "--link", str(run_dir / "board0"), "--linger", "3")  # fmt: skip
+                          "--link", str(run_dir / "board0"), "--linger", "3",
+                          "--start-at", start_at)  # fmt: skip
     slcan.first_line()
     board.first_line()
     agent_cfg = write_agent_config(w, dev, files, broker_port, collector["public_pem"], run_dir)
@@ -363,5 +368,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="the end-to-end demo on the real RAV4 drive (a few minutes)")
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--workdir", default=str(REPO / "demo-data"))
-    p.add_argument("--speed", type=float, default=2.0, help="times the recorded pace (default 2)")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="times the recorded pace (default 1: real time)"
+    )
     p.set_defaults(handler=run)

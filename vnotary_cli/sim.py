@@ -98,6 +98,9 @@ def play(args: argparse.Namespace) -> int:
             if time.monotonic() - waited_open > args.open_timeout:
                 print("no host opened the adapter", file=sys.stderr)
                 return 1
+        if args.start_at is not None:  # start together with other simulated devices
+            while (wait := args.start_at - time.time()) > 0:
+                adapter.poll(min(wait, 0.1))
         with can.LogReader(args.log) as reader:
             for msg in reader:
                 if args.channel and str(msg.channel) != args.channel:
@@ -144,4 +147,5 @@ def register(sub: Any) -> None:
     s.add_argument("--limit", type=int, default=0, help="stop after this many frames")
     s.add_argument("--linger", type=float, default=1.0, help="seconds to stay open at the end")
     s.add_argument("--open-timeout", type=float, default=30.0)
+    s.add_argument("--start-at", type=float, help="UNIX time to start playing at (once opened)")
     s.set_defaults(handler=play)
