@@ -135,7 +135,7 @@ _ANCHOR_COLS = (
 
 
 def compress(block: bytes) -> bytes:
-    # Level 1: ~3x on CAN records at a fraction of level 6's cost (docs/performance-collector).
+    # Level 1: ~3x on CAN records at a fraction of level 6's cost (docs/performance.md, collector).
     return zlib.compress(block, 1)
 
 
