@@ -14,7 +14,7 @@ from typing import Any
 
 from notary_core.bundle import AnchorRef
 from notary_core.errors import Unreachable
-from notary_core.evidence import AnchorStatus
+from notary_core.evidence import AnchorLookup, AnchorStatus
 
 # keccak256("Anchored(bytes32,uint64,bytes32)"), the event's topic 0 (checked in the tests
 # against eth_utils; the verifier does not need a Keccak implementation for a constant).
@@ -78,3 +78,15 @@ def lookup(rpc: JsonRpc, a: AnchorRef, confirmations: int = DEFAULT_CONFIRMATION
     )
     detail = f"block {block_number} on chain {chain_id}"
     return AnchorStatus(found, hash_ok, depth, final, detail)
+
+
+def anchor_lookup(rpc_url: str | None, confirmations: int) -> AnchorLookup | None:
+    """The chain check for `verify_bundle`, or None when no RPC URL was given (offline)."""
+    if not rpc_url:
+        return None
+    rpc = JsonRpc(rpc_url)
+
+    def check(a: AnchorRef) -> AnchorStatus:
+        return lookup(rpc, a, confirmations)
+
+    return check

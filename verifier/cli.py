@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from notary_core.bundle import AnchorRef
 from notary_core.errors import NotaryError
-from notary_core.evidence import AnchorStatus, Status, Transcript, Trust, Verdict, verify_bundle
-from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, JsonRpc, lookup
+from notary_core.evidence import Status, Transcript, Trust, Verdict, verify_bundle
+from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
 
 EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
 EXIT_UNREADABLE = 4
@@ -55,15 +54,9 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"vnotary verify: cannot read input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    anchor_lookup = None
-    if args.rpc:
-        rpc = JsonRpc(args.rpc)
-
-        def anchor_lookup(a: AnchorRef) -> AnchorStatus:
-            return lookup(rpc, a, args.confirmations)
-
+    check_anchor = anchor_lookup(args.rpc, args.confirmations)
     try:
-        transcript = verify_bundle(data, trust, anchor_lookup)
+        transcript = verify_bundle(data, trust, check_anchor)
     except NotaryError as exc:  # verify_bundle reports, it should never raise; belt and braces
         print(f"vnotary verify: {exc}", file=sys.stderr)
         return EXIT[Verdict.FAIL]

@@ -16,11 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from notary_core.bundle import AnchorRef
-from notary_core.evidence import AnchorStatus, Transcript, Trust, verify_bundle
+from notary_core.evidence import Transcript, Trust, verify_bundle
 from verifier import report_custody as custody
 from verifier import report_sections as sections
-from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, JsonRpc, lookup
+from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
 from verifier.cli import EXIT_UNREADABLE, load_trust
 from verifier.report_data import extract, utc
 from verifier.report_html import page
@@ -80,14 +79,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"vnotary report: cannot read input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    anchor_lookup = None
-    if args.rpc:
-        rpc = JsonRpc(args.rpc)
-
-        def anchor_lookup(a: AnchorRef) -> AnchorStatus:
-            return lookup(rpc, a, args.confirmations)
-
-    transcript = verify_bundle(data, trust, anchor_lookup)
+    check_anchor = anchor_lookup(args.rpc, args.confirmations)
+    transcript = verify_bundle(data, trust, check_anchor)
     html = generate(
         data,
         transcript,
