@@ -309,20 +309,28 @@ def scan(data: bytes) -> tuple[str, int, int, int]:
         if isinstance(r.body, CanFrame):
             return r.stream, r.seq, r.body.can_id, int(r.body.flags)
         return r.stream, r.seq, -1, 0
-    version, _, clock, seq, mono_ns, utc_ns, slen = _PREFIX.unpack_from(data)
+    layout = _SCAN_LAYOUTS[data[_PREFIX.size - 1]]  # by stream length: one unpack per record
+    if n < layout.size:
+        raise BadData(Reason.MALFORMED, "CAN record truncated")
+    version, _, clock, seq, mono_ns, utc_ns, _, stream, can_id, flags, dlc = layout.unpack_from(
+        data
+    )
     if version != RECORD_VERSION:
         raise BadData(Reason.UNSUPPORTED_VERSION, f"record version {version}")
-    pos = _PREFIX.size + slen
-    stream = bytes(data[_PREFIX.size : pos])
-    if len(stream) != slen or n < pos + _CAN.size:
-        raise BadData(Reason.MALFORMED, "CAN record truncated")
-    if not (_VALID_STREAMS.get(stream) and clock in _CLOCKS):  # seq, times: unpacked in range
+    name = _STREAM_NAMES.get(stream)
+    if name is None or clock not in _CLOCKS:  # seq and times are in range by their layout
         _check_envelope(stream, seq, mono_ns, utc_ns, clock)
-    can_id, flags, dlc = _CAN.unpack_from(data, pos)
-    data_len = n - pos - _CAN.size
+        name = stream.decode("ascii")
+        if len(_STREAM_NAMES) < 4096:
+            _STREAM_NAMES[stream] = name
+    data_len = n - layout.size
     if flags or can_id >= 0x800 or dlc > 8 or data_len != dlc:  # the common frame is cheap
         _check_can(can_id, flags, dlc, data_len)
-    return stream.decode("ascii"), seq, can_id, flags
+    return name, seq, can_id, flags
+
+
+_SCAN_LAYOUTS = tuple(struct.Struct(f">BBBQQqB{i}sIBB") for i in range(256))
+_STREAM_NAMES: dict[bytes, str] = {}  # valid stream names seen, bounded
 
 
 def _decode_body(kind: int, rest: memoryview) -> Body:
