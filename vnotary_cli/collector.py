@@ -20,7 +20,6 @@ from collector import access_flows
 from collector.access import PARTY_ROLES
 from collector.backends import open_store
 from collector.checkpoints import checkpoint_now
-from collector.service import Collector
 from collector.settings import Settings, write_key
 from collector.store import AnchorRow
 from collector.store_access import OPEN_END, AccessStore, Party
@@ -93,6 +92,10 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def main() -> None:
+        # Imported here: the service pulls in web3 (over a second), which `vnotary --help`,
+        # the registry commands and an edge-only install should not pay for.
+        from collector.service import Collector  # noqa: PLC0415
+
         async with Collector.open(settings) as c:
             print("collector running", flush=True)
             await c.run()
