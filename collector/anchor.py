@@ -24,6 +24,7 @@ class AnchorUnavailable(Unreachable):
 class Mined:
     block_number: int
     block_hash: bytes
+    block_time: int = 0  # the block's timestamp (s): when the chain says the anchor existed
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,5 +136,6 @@ class Anchorer:
             tx_hash=tx,
             block_number=m.block_number,
             block_hash=m.block_hash,
+            block_time=m.block_time,
             updated_utc_ns=now_ns,
         )

@@ -113,7 +113,9 @@ class EvmAnchor(Anchor):
                 except TransactionNotFound:
                     return "unknown"
                 return "pending"
-            return Mined(int(r["blockNumber"]), bytes(r["blockHash"]))
+            number = int(r["blockNumber"])
+            stamp = int(self.w3.eth.get_block(number)["timestamp"])
+            return Mined(number, bytes(r["blockHash"]), stamp)
 
         return await self._call(go)
 
@@ -135,8 +137,10 @@ class EvmAnchor(Anchor):
                 for log in logs:
                     tx = self.w3.eth.get_transaction(log["transactionHash"])
                     if tx["from"] == self.account.address:
+                        number = int(log["blockNumber"])
+                        stamp = int(self.w3.eth.get_block(number)["timestamp"])
                         return bytes(log["transactionHash"]), Mined(
-                            int(log["blockNumber"]), bytes(log["blockHash"])
+                            number, bytes(log["blockHash"]), stamp
                         )
                 hi = lo - 1
             return None

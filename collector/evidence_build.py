@@ -122,7 +122,7 @@ async def _anchored(
     """The newest mined anchor (final first) whose checkpoint holds entry `newest`."""
     rows = await atx.tx.all(
         "SELECT a.size, a.root, a.tx_hash, a.block_number, a.block_hash, a.chain_id, "
-        "a.contract, a.updated_utc_ns, c.note FROM anchors a JOIN checkpoints c "
+        "a.contract, a.updated_utc_ns, c.note, a.block_time FROM anchors a JOIN checkpoints c "
         "ON c.size = a.size WHERE a.status IN ('sent', 'final') AND a.block_number IS NOT NULL "
         "AND a.size > ? ORDER BY CASE a.status WHEN 'final' THEN 0 ELSE 1 END, a.size DESC",
         (newest,),
@@ -135,7 +135,7 @@ async def _anchored(
     contract = bytes.fromhex(str(r[6]).removeprefix("0x"))
     if len(contract) != 20:
         raise NotFound(Reason.ANCHOR_MISMATCH, "the anchor's contract address is malformed")
-    # block_time: the store does not keep the block's timestamp; 0 = unknown (see docs/access.md)
+    # block_time: the block's timestamp as the chain node reported it (0 = not recorded)
     ref = bundle.AnchorRef(int(r[5]), contract, bytes(r[2]), int(r[3]), bytes(r[4]), int(r[0]),
-                           bytes(r[1]), 0)  # fmt: skip
+                           bytes(r[1]), int(r[9] or 0))  # fmt: skip
     return int(r[0]), bytes(r[8]), ref

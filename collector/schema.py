@@ -67,6 +67,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (keyid, nonce));
     CREATE INDEX nonces_by_expiry ON nonces (expires_ns);
     """,
+    # 3: the anchor's block timestamp, the time the chain vouches for (evidence reports it)
+    """
+    ALTER TABLE anchors ADD COLUMN block_time {BIG};
+    """,
 )
 
 SQLITE = {

@@ -119,6 +119,7 @@ class AnchorRow:
     contract: str | None
     attempts: int
     updated_utc_ns: int
+    block_time: int | None = None  # the block's timestamp (s), once mined
 
 
 _GAP_COLS = "device_id, first_seq, last_seq, opened_utc_ns, closed_utc_ns"
@@ -130,7 +131,7 @@ _KEY_COLS = "device_id, key_id, spki, not_before_ns, not_after_ns, revoked_utc_n
 _QUARANTINE_COLS = "id, received_utc_ns, topic, device_id, batch_seq, reason, detail, payload"
 _ANCHOR_COLS = (
     "size, root, prev_root, status, tx_hash, block_number, block_hash, chain_id, contract, "
-    "attempts, updated_utc_ns"
+    "attempts, updated_utc_ns, block_time"
 )
 
 
@@ -506,8 +507,8 @@ class Store(abc.ABC):
             await tx.exec("DELETE FROM anchors WHERE size = ?", (a.size,))
             await tx.exec(
                 "INSERT INTO anchors (size, root, prev_root, status, tx_hash, block_number, "
-                "block_hash, chain_id, contract, attempts, updated_utc_ns) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "block_hash, chain_id, contract, attempts, updated_utc_ns, block_time) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     a.size,
                     a.root,
@@ -520,6 +521,7 @@ class Store(abc.ABC):
                     a.contract,
                     a.attempts,
                     a.updated_utc_ns,
+                    a.block_time,
                 ),
             )
 
@@ -543,6 +545,7 @@ class Store(abc.ABC):
                 r[8],
                 int(r[9]),
                 int(r[10]),
+                None if r[11] is None else int(r[11]),
             )
             for r in rows
         ]

@@ -57,6 +57,7 @@ class AnchorStatus:
     confirmations: int
     final: bool
     detail: str = ""
+    block_time: int | None = None  # the block's timestamp (s), as the node reports it
 
 
 AnchorLookup = Callable[[AnchorRef], AnchorStatus]
@@ -195,6 +196,9 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                     raise BadData(Reason.ANCHOR_MISMATCH, f"not on chain: {status.detail}")
                 if not status.block_hash_matches:
                     raise BadData(Reason.ANCHOR_MISMATCH, "the block hash differs (reorg?)")
+                known = status.block_time is not None
+                if a.block_time and known and status.block_time != a.block_time:
+                    raise BadData(Reason.ANCHOR_MISMATCH, "the bundle states another block time")
                 if not status.final:
                     raise Unreachable(f"only {status.confirmations} confirmations, not final")
                 c.detail = f"{status.confirmations} confirmations, final; {status.detail}"

@@ -67,9 +67,12 @@ def lookup(rpc: JsonRpc, a: AnchorRef, confirmations: int = DEFAULT_CONFIRMATION
             data = bytes.fromhex(str(log.get("data", ""))[2:])
             found = len(data) == 64 and int.from_bytes(data[:32], "big") == a.tree_size
     block_number = int(receipt["blockNumber"], 16)
+    block = rpc.call("eth_getBlockByNumber", hex(block_number), False) or {}
     hash_ok = (
-        receipt.get("blockHash") == "0x" + a.block_hash.hex() and block_number == a.block_number
+        receipt.get("blockHash") == block.get("hash") == "0x" + a.block_hash.hex()
+        and block_number == a.block_number
     )
+    block_time = int(block["timestamp"], 16) if "timestamp" in block else None
     head = int(rpc.call("eth_blockNumber"), 16)
     depth = head - block_number + 1
     finalized = rpc.call("eth_getBlockByNumber", "finalized", False)
@@ -77,7 +80,7 @@ def lookup(rpc: JsonRpc, a: AnchorRef, confirmations: int = DEFAULT_CONFIRMATION
         finalized is not None and int(finalized["number"], 16) >= block_number
     )
     detail = f"block {block_number} on chain {chain_id}"
-    return AnchorStatus(found, hash_ok, depth, final, detail)
+    return AnchorStatus(found, hash_ok, depth, final, detail, block_time)
 
 
 def anchor_lookup(rpc_url: str | None, confirmations: int) -> AnchorLookup | None:

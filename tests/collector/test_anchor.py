@@ -67,6 +67,9 @@ async def test_anchor_read_back_and_finality(node: Anvil, store: Store) -> None:
         node.mine(2)
         (row,) = await anchorer.tick(3)
         assert row.status == "final" and row.block_number is not None
+        block = node.rpc("eth_getBlockByNumber", hex(row.block_number), False)
+        assert row.block_time == int(block["timestamp"], 16) > 0  # the time the chain vouches for
+        assert (await store.anchors("final"))[0].block_time == row.block_time  # stored
         await _grow(store, 3, 4)
         rows = await anchorer.tick(5)
         assert [r.status for r in rows] == ["final", "sent"]

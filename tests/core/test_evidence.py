@@ -54,10 +54,16 @@ def test_without_trust_root_the_verdict_is_inconclusive(world: World) -> None:
 
 def test_chain_lookup_confirms_or_refutes(world: World) -> None:
     data = build(world)
-    ok = verify_bundle(data, None, lambda a: AnchorStatus(True, True, 12, True, "seen"))
+    ok = verify_bundle(
+        data, None, lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time)
+    )
     assert ok.verdict is Verdict.OK
     pending = verify_bundle(data, world.trust(), lambda a: AnchorStatus(True, True, 1, False))
     assert pending.verdict is Verdict.INCONCLUSIVE
+    other_time = verify_bundle(
+        data, None, lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time + 60)
+    )
+    assert other_time.verdict is Verdict.FAIL and other_time.reasons == ["ANCHOR_MISMATCH"]
     gone = verify_bundle(data, world.trust(), lambda a: AnchorStatus(False, False, 0, False))
     assert gone.verdict is Verdict.FAIL and gone.reasons == ["ANCHOR_MISMATCH"]
 

@@ -69,21 +69,22 @@ def test_rpc_confirms_a_real_anchor_and_refutes_another_tx(tmp_path: Path) -> No
         b = bundle.parse_bundle(data).bundle
         assert b.anchor is not None
 
-        async def anchor() -> tuple[bytes, int, bytes]:
+        async def anchor() -> tuple[bytes, int, bytes, int]:
             evm = await EvmAnchor.connect(node.url, DEV_KEY, address)
             try:
                 tx = await evm.send(b.anchor.tree_size, b.anchor.root, bytes(32))  # type: ignore[union-attr]
                 node.mine(1)
                 mined = await evm.status(tx)
                 assert not isinstance(mined, str)
-                return tx, mined.block_number, mined.block_hash
+                return tx, mined.block_number, mined.block_hash, mined.block_time
             finally:
                 await evm.close()
 
-        tx, number, block_hash = asyncio.run(anchor())
+        tx, number, block_hash, block_time = asyncio.run(anchor())
         chain_id = int(node.rpc("eth_chainId"), 16)
         ref = replace(b.anchor, chain_id=chain_id, contract=bytes.fromhex(address[2:]),
-                      tx_hash=tx, block_number=number, block_hash=block_hash)  # fmt: skip
+                      tx_hash=tx, block_number=number, block_hash=block_hash,
+                      block_time=block_time)  # fmt: skip
         path = tmp_path / "anchored.vnb"
         path.write_bytes(replace(b, anchor=ref).sign(w.collector))
         trust = trust_file(tmp_path, w, (chain_id, address))
@@ -97,6 +98,13 @@ def test_rpc_confirms_a_real_anchor_and_refutes_another_tx(tmp_path: Path) -> No
             str(path), "--rpc", node.url, "--confirmations", "1000", "--trust", str(trust)
         )
         assert proc.returncode == 3
+        # The bundle claims another time for the anchor than the block's own timestamp.
+        path.write_bytes(
+            replace(b, anchor=replace(ref, block_time=block_time - 3600)).sign(w.collector)
+        )
+        proc = verify(str(path), "--trust", str(trust), "--rpc", node.url, "--json")
+        assert proc.returncode == 1
+        assert "ANCHOR_MISMATCH" in json.loads(proc.stdout)["reasons"]
         # The anchor reference points at another transaction (the contract's deployment).
         other = node.rpc("eth_getBlockByNumber", "0x1", False)["transactions"][0]
         forged = replace(ref, tx_hash=bytes.fromhex(other[2:]))
