@@ -105,8 +105,9 @@ def test_install_script_parses_and_uses_the_shipped_files() -> None:
 def test_compose_stack() -> None:
     doc = yaml.safe_load((COMPOSE / "compose.yaml").read_text())
     services = doc["services"]
-    assert {"collector", "mosquitto", "postgres", "anvil"} <= set(services)
-    for name in ("collector", "mosquitto", "postgres", "anvil"):
+    assert {"collector", "api", "mosquitto", "postgres", "anvil"} <= set(services)
+    assert services["api"]["command"][1:3] == ["collector", "serve"]
+    for name in ("collector", "api", "mosquitto", "postgres", "anvil"):
         assert services[name]["healthcheck"]["test"], name
     assert services["anvil"]["profiles"] == ["staging"]
     deps = services["collector"]["depends_on"]
