@@ -153,16 +153,17 @@ def _batch(v: Any) -> BatchEvidence:
         raise BadData(Reason.MALFORMED, "batch evidence fields have the wrong types")
     if not isinstance(disclosed, list | tuple):
         raise BadData(Reason.MALFORMED, "disclosed records must be a list")
+    make, size = tuple.__new__, limits.SALT_SIZE  # tuple.__new__: no Python-level __new__
+    items = [make(Disclosed, d) for d in disclosed]
     try:
-        items = [Disclosed(*d) for d in disclosed]
-    except TypeError:
-        raise BadData(Reason.MALFORMED, "a disclosed record is [index, record, salt]") from None
-    size = limits.SALT_SIZE
-    if not all(
-        type(i) is int and type(r) is bytes and type(s) is bytes and len(s) == size
-        for i, r, s in items
-    ):
-        raise BadData(Reason.MALFORMED, f"disclosed: int index, bytes record, {size}-byte salt")
+        ok = all(
+            type(i) is int and type(r) is bytes and type(s) is bytes and len(s) == size
+            for i, r, s in items
+        )
+    except ValueError:  # not three fields
+        ok = False
+    if not ok:
+        raise BadData(Reason.MALFORMED, f"disclosed: [int index, bytes record, {size}-byte salt]")
     return BatchEvidence(
         signed,
         index,

@@ -303,7 +303,7 @@ def root_from_multiproof(size: int, leaves: Mapping[int, bytes], proof: Sequence
         n = hi - lo
         if b - a == n:
             # Every leaf of this subtree is disclosed: hash it level by level, no recursion.
-            return root_from_leaf_hashes([leaves[i] for i in range(lo, hi)])
+            return root_from_leaf_hashes(list(map(leaves.__getitem__, range(lo, hi))))
         mid = lo + (1 << ((n - 1).bit_length() - 1))
         c = bisect_left(wanted, mid, a, b)
         return sha(b"\x01" + walk(a, c, lo, mid) + walk(c, b, mid, hi)).digest()
