@@ -35,8 +35,10 @@ async def _granted(w: World) -> str:
     return g.jti
 
 
-async def test_bundle_from_the_endpoint_verifies_ok(tmp_path: Path, shared_data: Path) -> None:
-    async with world(tmp_path, shared_data) as w:
+async def test_bundle_from_the_endpoint_verifies_ok(
+    tmp_path: Path, shared_data: Path, store_url: str
+) -> None:
+    async with world(tmp_path, shared_data, store=store_url) as w:
         await _granted(w)
         early = await w.call("insurer", "POST", "/v1/evidence", w.evidence_body())
         assert early.status_code == 503, early.text
@@ -87,9 +89,9 @@ async def test_outside_the_grant_is_refused(tmp_path: Path, shared_data: Path) -
 
 
 async def test_revocation_is_effective_next_request_and_cascades(
-    tmp_path: Path, shared_data: Path
+    tmp_path: Path, shared_data: Path, store_url: str
 ) -> None:
-    async with world(tmp_path, shared_data) as w:
+    async with world(tmp_path, shared_data, store=store_url) as w:
         jti = await _granted(w)
         parent = w.grant("owner", "insurer", jti=jti)
         sub = w.grant("insurer", "adjuster", jti="g-sub", parent=jti, depth=0,

@@ -136,13 +136,15 @@ ROLES = ("operator", "owner", "other_owner", "insurer", "adjuster", "court")
 
 
 @asynccontextmanager
-async def world(tmp: Path, shared_data: Path, n_batches: int = 4) -> AsyncIterator[World]:
+async def world(
+    tmp: Path, shared_data: Path, n_batches: int = 4, store: str | None = None
+) -> AsyncIterator[World]:
     """Vehicle, device, owner (for all time), other owner (no binding), parties registered;
-    `n_batches` one-second batches of the real trace ingested."""
+    `n_batches` one-second batches of the real trace ingested; SQLite unless `store` says."""
     write_key(tmp / "collector.key")
     keys = {r: ed25519.Ed25519PrivateKey.generate() for r in ROLES}
     settings = Settings(
-        store=f"sqlite:///{tmp / 'c.db'}", key_file=str(tmp / "collector.key"),
+        store=store or f"sqlite:///{tmp / 'c.db'}", key_file=str(tmp / "collector.key"),
         origin="collector.test/vnotary/log",
         access=AccessSettings(operator_keys=(raw_pub(keys["operator"]),),
                               dbc=str(shared_data / DBC), retry_after_s=1),
