@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from notary_core.records import ClockSource, Kind, decode
-from tests.edge.kit import GIULIA, RAV4, Device, check_chain, provision, replay_source, start_agent
+from tests.edge.kit import GIULIA, RAV4, Device, check_chain, replay_source, start_agent
 from tests.edge.responder import Responder
-from tests.infra.mqtt_broker import MosquittoBroker, running_broker
+from tests.infra.mqtt_broker import MosquittoBroker
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[MosquittoBroker, Device, Responder]]:
-    with running_broker(tmp_path) as broker:
-        dev = provision(tmp_path, broker)
-        resp = Responder(broker, dev.public, dev.collector)
-        resp.start()
-        try:
-            yield broker, dev, resp
-        finally:
-            resp.stop()
 
 
 def _status(config: Path) -> dict[str, object]:

@@ -5,29 +5,15 @@ from __future__ import annotations
 import random
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.edge.kit import GIULIA, Device, check_chain, provision, replay_source, start_agent
+from tests.edge.kit import GIULIA, Device, check_chain, replay_source, start_agent
 from tests.edge.responder import Responder
-from tests.infra.mqtt_broker import MosquittoBroker, running_broker
+from tests.infra.mqtt_broker import MosquittoBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 KILLS = 50
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[MosquittoBroker, Device, Responder]]:
-    with running_broker(tmp_path) as broker:
-        dev = provision(tmp_path, broker)
-        resp = Responder(broker, dev.public, dev.collector)
-        resp.start()
-        try:
-            yield broker, dev, resp
-        finally:
-            resp.stop()
 
 
 def _spool_next_seq(dev: Device) -> int:
