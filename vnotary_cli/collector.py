@@ -197,14 +197,20 @@ def register_access(sub: Any) -> None:
     party.add_argument("--config", required=True, type=Path)
     party.add_argument("role", choices=sorted(PARTY_ROLES))
     party.add_argument("name")
-    party.add_argument("--public-key", required=True)
+    party.add_argument(
+        "--public-key", required=True, help="raw Ed25519 key, base64url: write --public-key=KEY"
+    )
     party.set_defaults(handler=_registry, op="party")
     for name, what in (("owner", "bind an owner (thumbprint) to a vehicle for a period"),
                        ("install", "install a device in a vehicle for a period")):  # fmt: skip
         p = sub.add_parser(name, help=what)
         p.add_argument("--config", required=True, type=Path)
         p.add_argument("vehicle_id")
-        p.add_argument("who", help="owner thumbprint or device id")
+        p.add_argument(
+            "who",
+            help="owner thumbprint or device id (a thumbprint may start with '-': put `--` "
+            "before the positional arguments then)",
+        )
         p.add_argument("--start", help="ISO 8601 UTC (default: the epoch)")
         p.add_argument("--end", help="ISO 8601 UTC (default: open)")
         p.set_defaults(handler=_registry, op=name)

@@ -22,12 +22,14 @@ def test_registry_cli_and_trust_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     dev = ed25519.Ed25519PrivateKey.generate().public_key()
     (tmp_path / "dev.pem").write_bytes(dev.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
-    owner = ed25519.Ed25519PrivateKey.generate()
+    # A thumbprint is base64url: one in 64 starts with '-', which argparse would read as an
+    # option. Pick such an owner on purpose: `--` and `--opt=value` must carry it.
+    owner = next(k for k in iter(ed25519.Ed25519PrivateKey.generate, None) if tp(k)[0] == "-")
     steps = [
         ["device", "add", *c, "veh-1", "--public-key", str(tmp_path / "dev.pem")],
         ["vehicle", *c, "vin-1", "--label", "RAV4"],
-        ["party", *c, "owner", "Alice", "--public-key", raw_pub(owner)],
-        ["owner", *c, "vin-1", tp(owner), "--start", "2018-01-01T00:00:00Z"],
+        ["party", *c, "owner", "Alice", f"--public-key={raw_pub(owner)}"],
+        ["owner", *c, "--start", "2018-01-01T00:00:00Z", "--", "vin-1", tp(owner)],
         ["install", *c, "vin-1", "veh-1"],
         ["trust", *c, "--out", str(tmp_path / "trust.json")],
     ]
@@ -37,5 +39,5 @@ def test_registry_cli_and_trust_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert f"owner {tp(owner)} in vin-1: log#" in out and "install veh-1 in vin-1: log#" in out
     doc = json.loads((tmp_path / "trust.json").read_text())
     assert len(doc["log_vkeys"]) == 1 and len(doc["collector_keys"]) == 1
-    assert main(["collector", "owner", *c, "vin-1", tp(owner)]) == 2  # overlapping ownership
+    assert main(["collector", "owner", *c, "--", "vin-1", tp(owner)]) == 2  # overlapping ownership
     assert "another owner" in capsys.readouterr().err
