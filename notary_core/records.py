@@ -304,19 +304,20 @@ def scan(data: bytes) -> tuple[str, int, int, int]:
     validates it but without building objects: the verifier's hot path over CAN frames.
     Other kinds take the full `decode`."""
     n = len(data)
-    if n < _PREFIX.size + 1 + _CAN.size or n > limits.MAX_RECORD_SIZE or data[1] != Kind.CAN:
+    layout = _SCAN_LAYOUTS[data[_PREFIX.size - 1]] if n >= _PREFIX.size else None
+    if (
+        layout is None
+        or n < layout.size
+        or n > limits.MAX_RECORD_SIZE
+        or data[0] != RECORD_VERSION
+        or data[1] != Kind.CAN
+    ):
+        # Anything unusual takes the full decode, so errors come in decode's order too.
         r = decode(data)
         if isinstance(r.body, CanFrame):
             return r.stream, r.seq, r.body.can_id, int(r.body.flags)
         return r.stream, r.seq, -1, 0
-    layout = _SCAN_LAYOUTS[data[_PREFIX.size - 1]]  # by stream length: one unpack per record
-    if n < layout.size:
-        raise BadData(Reason.MALFORMED, "CAN record truncated")
-    version, _, clock, seq, mono_ns, utc_ns, _, stream, can_id, flags, dlc = layout.unpack_from(
-        data
-    )
-    if version != RECORD_VERSION:
-        raise BadData(Reason.UNSUPPORTED_VERSION, f"record version {version}")
+    _, _, clock, seq, mono_ns, utc_ns, _, stream, can_id, flags, dlc = layout.unpack_from(data)
     name = _STREAM_NAMES.get(stream)
     if name is None or clock not in _CLOCKS:  # seq and times are in range by their layout
         _check_envelope(stream, seq, mono_ns, utc_ns, clock)

@@ -231,3 +231,21 @@ def test_scan_agrees_with_decode_on_valid_and_mutated_records(
     body = full.body
     can = (body.can_id, int(body.flags)) if isinstance(body, r.CanFrame) else (-1, 0)
     assert r.scan(bytes(raw)) == (full.stream, full.seq, *can)
+
+
+def test_scan_reports_errors_in_decodes_order() -> None:
+    """Several faults at once: scan must name the same one decode names first."""
+    good = r.CanEncoder("can0", r.ClockSource.NTP).encode(1, 2, 3, 0x123, 0, 8, bytes(8))
+    cases = [
+        b"\x02" + good[1:-5],  # wrong version and truncated body
+        good[:28] + b"C" + good[29:-5],  # bad stream name and truncated body
+        good[:2] + b"\x63" + good[3:-3],  # unknown clock and truncated body
+        good[:28],  # nothing after the stream length
+        good + bytes(3000),  # too large
+    ]
+    for raw in cases:
+        with pytest.raises(BadData) as full:
+            r.decode(raw)
+        with pytest.raises(BadData) as fast:
+            r.scan(raw)
+        assert fast.value.reason is full.value.reason, raw[:40].hex()
