@@ -26,19 +26,24 @@ LINK_BYTES_PER_S = 921_600 / 10  # 8 data bits + start + stop
 SENTENCE = b"$GNGGA,161448.29,3743.25986,N,12228.338*7"  # 41 bytes: 19 + 41 + 4 = 64
 
 
+def _writer(master: int, wire: bytes) -> threading.Thread:
+    """A thread (not started) that writes `wire` into the pty's master side."""
+
+    def write() -> None:
+        view = memoryview(wire)
+        while view:
+            view = view[os.write(master, view[:65536]) :]
+
+    return threading.Thread(target=write)
+
+
 def pty_read(wire: bytes) -> tuple[float, list[bytes]]:
     """Seconds for a bare read loop to receive `wire` through a pty, and the chunks it got."""
     master, slave = os.openpty()
     tty.setraw(master)
     tty.setraw(slave)
     chunks: list[bytes] = []
-
-    def writer() -> None:
-        view = memoryview(wire)
-        while view:
-            view = view[os.write(master, view[:65536]) :]
-
-    thread = threading.Thread(target=writer)
+    thread = _writer(master, wire)
     start = time.perf_counter()
     thread.start()
     got = 0
@@ -58,13 +63,7 @@ def pyserial_read(wire: bytes) -> float:
     master, slave = os.openpty()
     tty.setraw(master)
     port = serial.Serial(os.ttyname(slave), 921_600, timeout=1)
-
-    def writer() -> None:
-        view = memoryview(wire)
-        while view:
-            view = view[os.write(master, view[:65536]) :]
-
-    thread = threading.Thread(target=writer)
+    thread = _writer(master, wire)
     start = time.perf_counter()
     thread.start()
     got = 0

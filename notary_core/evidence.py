@@ -154,7 +154,7 @@ def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None
     _trust(run, b, trust, anchor_lookup)
     device_key, key_events = _device(run, b, cp)
     headers = _batches(run, b, cp, device_key, key_events)
-    _vehicle_and_grants(run, b, cp, headers)
+    _vehicle_and_grants(run, b, cp)
     _summarise(run.t, b, headers, cp)
     statuses = {c.status for c in run.t.checks}
     if Status.FAIL in statuses:
@@ -357,9 +357,7 @@ def _check_disclosed(
     return len(items)
 
 
-def _vehicle_and_grants(
-    run: _Run, b: EvidenceBundle, cp: checkpoint.Checkpoint | None, headers: list[BatchHeader]
-) -> None:
+def _vehicle_and_grants(run: _Run, b: EvidenceBundle, cp: checkpoint.Checkpoint | None) -> None:
     r = b.request
     owners: list[logleaf.AccessEvent] = []
     with run.check("vehicle.binding") as c:
@@ -410,7 +408,6 @@ def _vehicle_and_grants(
         logged = {logleaf.AccessEvent.from_leaf(e.leaf).subject for e in b.grant_events}
         if not jtis <= logged:
             raise BadData(Reason.NOT_IN_LOG, "a grant of the chain is not in the log")
-    del headers
 
 
 def _within(r: Any, e: logleaf.AccessEvent) -> bool:

@@ -66,7 +66,7 @@ _EXT, _RTR, _ERR, _FD = int(CanFlags.EXT), int(CanFlags.RTR), int(CanFlags.ERR),
 _BRS_ESI = int(CanFlags.BRS | CanFlags.ESI)
 _FLAGS = tuple(CanFlags(i) for i in range(_CAN_FLAG_MASK + 1))
 _CLOCKS = {int(c): c for c in ClockSource}
-_VALID_STREAMS: dict[bytes, bool] = {}  # memo of the stream-name check, bounded below
+_STREAM_NAMES: dict[bytes, str] = {}  # stream names already found valid (bounded below)
 
 # ISO 11898-1: the 4-bit DLC code of an FD frame maps to these data lengths.
 FD_DLC_TO_LEN = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64)
@@ -191,13 +191,11 @@ def _check_can(can_id: int, flags: int, dlc: int, data_len: int) -> None:
 
 
 def _check_envelope(stream: bytes, seq: int, mono_ns: int, utc_ns: int, clock: int) -> None:
-    valid = _VALID_STREAMS.get(stream)
-    if valid is None:
-        valid = _STREAM_RE.fullmatch(stream) is not None
-        if len(_VALID_STREAMS) < 4096:  # a hostile input cannot grow the memo without bound
-            _VALID_STREAMS[stream] = valid
-    if not valid:
-        raise BadData(Reason.NON_CANONICAL, f"bad stream name {stream!r}")
+    if stream not in _STREAM_NAMES:
+        if _STREAM_RE.fullmatch(stream) is None:
+            raise BadData(Reason.NON_CANONICAL, f"bad stream name {stream!r}")
+        if len(_STREAM_NAMES) < 4096:  # a hostile input cannot grow the memo without bound
+            _STREAM_NAMES[stream] = stream.decode("ascii")
     if not (0 <= seq < _U64 and 0 <= mono_ns < _U64 and -_I64 <= utc_ns < _I64):
         raise BadData(Reason.MALFORMED, "seq, mono_ns or utc_ns out of range")
     if clock not in _CLOCKS:
@@ -322,8 +320,6 @@ def scan(data: bytes) -> tuple[str, int, int, int]:
     if name is None or clock not in _CLOCKS:  # seq and times are in range by their layout
         _check_envelope(stream, seq, mono_ns, utc_ns, clock)
         name = stream.decode("ascii")
-        if len(_STREAM_NAMES) < 4096:
-            _STREAM_NAMES[stream] = name
     data_len = n - layout.size
     if flags or can_id >= 0x800 or dlc > 8 or data_len != dlc:  # the common frame is cheap
         _check_can(can_id, flags, dlc, data_len)
@@ -331,7 +327,6 @@ def scan(data: bytes) -> tuple[str, int, int, int]:
 
 
 _SCAN_LAYOUTS = tuple(struct.Struct(f">BBBQQqB{i}sIBB") for i in range(256))
-_STREAM_NAMES: dict[bytes, str] = {}  # valid stream names seen, bounded
 
 
 def _decode_body(kind: int, rest: memoryview) -> Body:

@@ -189,7 +189,7 @@ def _demo(stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namesp
         f"agent spool: {status.get('spool_depth')} unacknowledged, "
         f"next batch_seq {status.get('next_batch_seq')}"
     )
-    return finish(stack, w, data, steps, args, collector, rpc_url, contract)
+    return finish(stack, w, data, steps, collector, rpc_url)
 
 
 def start_collector(
@@ -311,9 +311,8 @@ def _b64url_raw(public: ed25519.Ed25519PublicKey) -> str:
 
 
 def finish(
-    stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namespace,
-    collector: dict[str, Any], rpc_url: str, contract: str,
-) -> int:  # fmt: skip
+    stack: Stack, w: Path, data: Path, steps: Steps, collector: dict[str, Any], rpc_url: str
+) -> int:
     api = Api(f"http://127.0.0.1:{collector['api_port']}")
     steps.step("find the hardest braking of the drive in the decoded SPEED / BRAKE signals")
     event_ns, decel = find_hardest_braking(collector["config"], DEVICE, data / DBC)
