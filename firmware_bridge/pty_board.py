@@ -90,14 +90,26 @@ class PtyPort:
         raw = fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0")
         return int(struct.unpack("i", raw)[0])
 
-    def drain(self, timeout: float) -> bool:
-        """Wait until the reader has taken everything written (True) or `timeout` passes."""
+    def drain(self, timeout: float, settle: float = 0.2) -> bool:
+        """Wait until the reader has taken everything written (True) or `timeout` passes.
+
+        Bytes written to the master reach the slave's input queue through the kernel's
+        flip buffer, pushed by a worker thread: right after a write, and later on a loaded
+        machine, the queue can read empty while the last bytes are still on their way.
+        So the queue must stay empty for `settle` seconds before the reader counts as done."""
         end = time.monotonic() + timeout
-        while self.unread() > 0:
-            if time.monotonic() >= end:
+        empty_since: float | None = None
+        while True:
+            now = time.monotonic()
+            if self.unread() > 0:
+                empty_since = None
+            elif empty_since is None:
+                empty_since = now
+            elif now - empty_since >= settle:
+                return True
+            if now >= end:
                 return False
             time.sleep(0.01)
-        return True
 
 
 def play(

@@ -107,3 +107,21 @@ def test_port_missing_at_start_then_appearing_is_read(tmp_path: Path) -> None:
 
     got, _ = asyncio.run(scenario())
     assert [f.header.seq for f in got][-1] == 49
+
+
+@pytest.mark.integration
+def test_drain_waits_for_the_reader_and_reports_a_reader_that_never_came(tmp_path: Path) -> None:
+    with PtyPort(tmp_path / "link") as port:
+        port.write(b"\x01\x02\x03\x00" * 100)
+        started = time.monotonic()
+        assert port.drain(0.3) is False  # nobody reads: the bytes stay queued
+        assert time.monotonic() - started >= 0.3
+        with open(tmp_path / "link", "rb", buffering=0) as reader:
+            got = b""
+            while len(got) < 400:
+                got += reader.read(400 - len(got))
+            started = time.monotonic()
+            assert port.drain(2.0, settle=0.1) is True
+            # An empty queue counts only once it has stayed empty for the settle time.
+            assert time.monotonic() - started >= 0.1
+    assert got == b"\x01\x02\x03\x00" * 100
