@@ -52,6 +52,31 @@ size_t vnb_cobs_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
     return o;
 }
 
+size_t vnb_cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
+{
+    size_t i = 0, o = 0, run;
+    while (i < len) {
+        uint8_t code = in[i];
+        if (code == 0 || (size_t)code > len - i) {
+            return VNB_COBS_ERROR; /* a code byte that runs past the segment */
+        }
+        run = (size_t)code - 1u;
+        if (run > cap - o || memchr(in + i + 1, 0, run) != NULL) {
+            return VNB_COBS_ERROR;
+        }
+        memcpy(out + o, in + i + 1, run);
+        o += run;
+        i += code;
+        if (code != 0xFF && i < len) { /* a block shorter than 254 ends at a zero */
+            if (o == cap) {
+                return VNB_COBS_ERROR;
+            }
+            out[o++] = 0;
+        }
+    }
+    return o;
+}
+
 /* ---- SHA-256 (FIPS 180-4) -------------------------------------------------------------- */
 static const uint32_t K256[64] = {
     0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u,
@@ -109,15 +134,20 @@ void vnb_sha256_init(vnb_sha256_ctx *ctx)
 
 void vnb_sha256_update(vnb_sha256_ctx *ctx, const uint8_t *data, size_t len)
 {
-    size_t i;
-    for (i = 0; i < len; i++) {
-        ctx->block[ctx->used++] = data[i];
+    size_t i = 0;
+    ctx->length += (uint64_t)len * 8u;
+    while (i < len) {
+        if (ctx->used == 0 && len - i >= 64) { /* whole blocks straight from the input */
+            sha256_block(ctx->state, data + i);
+            i += 64;
+            continue;
+        }
+        ctx->block[ctx->used++] = data[i++];
         if (ctx->used == 64) {
             sha256_block(ctx->state, ctx->block);
             ctx->used = 0;
         }
     }
-    ctx->length += (uint64_t)len * 8u;
 }
 
 void vnb_sha256_final(vnb_sha256_ctx *ctx, uint8_t digest[32])
@@ -141,34 +171,48 @@ void vnb_sha256_final(vnb_sha256_ctx *ctx, uint8_t digest[32])
 }
 
 /* ---- HMAC-SHA256 (RFC 2104) --------------------------------------------------------------- */
-void vnb_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
-                     uint8_t mac[32])
+void vnb_hmac_sha256_prepare(vnb_hmac_key *hk, const uint8_t *key, size_t key_len)
 {
-    uint8_t pad[64], inner[32];
-    vnb_sha256_ctx ctx;
+    uint8_t pad[64];
     size_t i;
     memset(pad, 0, sizeof pad);
     if (key_len > 64) {
-        vnb_sha256_init(&ctx);
-        vnb_sha256_update(&ctx, key, key_len);
-        vnb_sha256_final(&ctx, pad);
-    } else {
+        vnb_sha256_init(&hk->inner);
+        vnb_sha256_update(&hk->inner, key, key_len);
+        vnb_sha256_final(&hk->inner, pad);
+    } else if (key_len > 0) {
         memcpy(pad, key, key_len);
     }
     for (i = 0; i < 64; i++) {
         pad[i] ^= 0x36;
     }
-    vnb_sha256_init(&ctx);
-    vnb_sha256_update(&ctx, pad, 64);
-    vnb_sha256_update(&ctx, msg, len);
-    vnb_sha256_final(&ctx, inner);
+    vnb_sha256_init(&hk->inner);
+    vnb_sha256_update(&hk->inner, pad, 64);
     for (i = 0; i < 64; i++) {
         pad[i] ^= 0x36 ^ 0x5C;
     }
-    vnb_sha256_init(&ctx);
-    vnb_sha256_update(&ctx, pad, 64);
+    vnb_sha256_init(&hk->outer);
+    vnb_sha256_update(&hk->outer, pad, 64);
+}
+
+void vnb_hmac_sha256_prepared(const vnb_hmac_key *hk, const uint8_t *msg, size_t len,
+                              uint8_t mac[32])
+{
+    vnb_sha256_ctx ctx = hk->inner;
+    uint8_t inner[32];
+    vnb_sha256_update(&ctx, msg, len);
+    vnb_sha256_final(&ctx, inner);
+    ctx = hk->outer;
     vnb_sha256_update(&ctx, inner, 32);
     vnb_sha256_final(&ctx, mac);
+}
+
+void vnb_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
+                     uint8_t mac[32])
+{
+    vnb_hmac_key hk;
+    vnb_hmac_sha256_prepare(&hk, key, key_len);
+    vnb_hmac_sha256_prepared(&hk, msg, len, mac);
 }
 
 /* ---- Frames (SPEC 3, 5) ------------------------------------------------------------------- */

@@ -54,6 +54,15 @@ typedef struct {
     uint32_t used;
 } vnb_sha256_ctx;
 
+/* An HMAC-SHA256 key with its padded blocks already hashed: two compressions saved per
+ * message, for a receiver that checks many frames under one key. */
+typedef struct {
+    vnb_sha256_ctx inner;
+    vnb_sha256_ctx outer;
+} vnb_hmac_key;
+
+#define VNB_COBS_ERROR ((size_t)-1)
+
 /* Primitives */
 uint32_t vnb_crc32c(const uint8_t *data, size_t len);
 size_t vnb_cobs_encode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
@@ -62,6 +71,12 @@ void vnb_sha256_update(vnb_sha256_ctx *ctx, const uint8_t *data, size_t len);
 void vnb_sha256_final(vnb_sha256_ctx *ctx, uint8_t digest[32]);
 void vnb_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
                      uint8_t mac[32]);
+void vnb_hmac_sha256_prepare(vnb_hmac_key *hk, const uint8_t *key, size_t key_len);
+void vnb_hmac_sha256_prepared(const vnb_hmac_key *hk, const uint8_t *msg, size_t len,
+                              uint8_t mac[32]);
+/* Decode one COBS segment (no delimiter inside) into `out`; returns the decoded length, or
+ * VNB_COBS_ERROR if it is not COBS (a zero code or byte, a code past the end) or exceeds cap. */
+size_t vnb_cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
 
 /* Board */
 void vnb_board_init(vnb_board *b, uint32_t board_id, const uint8_t *key);
