@@ -18,6 +18,8 @@ import pytest
 
 from firmware_bridge.decoder import FrameStatus, StreamDecoder
 
+pytestmark = pytest.mark.usefixtures("each_decoder")
+
 REPO = Path(__file__).resolve().parents[2]
 C_DIR = REPO / "firmware_bridge" / "c"
 VECTORS = REPO / "tests" / "vectors" / "bridge" / "frames.json"

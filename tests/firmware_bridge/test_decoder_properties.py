@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from firmware_bridge.board import BoardEncoder
 from firmware_bridge.decoder import Frame, FrameStatus, StreamDecoder
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.messages import GnssSentence, Heartbeat, ImuSample, LogEvent, Opaque
+
+pytestmark = pytest.mark.usefixtures("each_decoder")
 
 KEY = hashlib.sha256(b"property key").digest()
 

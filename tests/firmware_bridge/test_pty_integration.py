@@ -19,6 +19,8 @@ from firmware_bridge.messages import Heartbeat
 from firmware_bridge.pty_board import PtyPort
 from firmware_bridge.serial_port import SerialBridge
 
+pytestmark = pytest.mark.usefixtures("each_decoder")
+
 REPO = Path(__file__).resolve().parents[2]
 LIMIT = 2500
 

@@ -7,11 +7,15 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from firmware_bridge import cobs_ref, frame, playback, vectors
 from firmware_bridge.board import BoardEncoder
 from firmware_bridge.decoder import FrameStatus, StreamDecoder
 from firmware_bridge.messages import GnssSentence, ImuSample, TimeSync
 from firmware_bridge.nmea import NmeaCheck, check_sentence, make_sentence
+
+pytestmark = pytest.mark.usefixtures("each_decoder")
 
 VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors" / "bridge"
 LOGS = ("gpsd-haicom-305N.log", "gpsd-nl2008u.log", "gpsd-ublox-neo-m9n-nmea.log")
