@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The C accelerators are built by the editable install: rebuild when they change.
+$(STAMP): pyproject.toml setup.py $(wildcard notary_core/*.c firmware_bridge/*.c firmware_bridge/c/*.[ch])
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -1,7 +1,9 @@
-"""Build configuration beyond pyproject.toml: the optional C accelerator of the bridge decoder.
+"""Build configuration beyond pyproject.toml: the optional C accelerators.
 
-`firmware_bridge._fastdecode` (the stream decoder in C) is built when a C compiler is there;
-without one the install still succeeds and `StreamDecoder` runs the pure-Python reference.
+`firmware_bridge._fastdecode` (the stream decoder in C) and `notary_core._accel` (the
+evidence verifier's per-record loop, on OpenSSL's SHA-256) are built when a C compiler (and
+for the second, OpenSSL's headers: libssl-dev) are there; without them the install still
+succeeds and the pure-Python paths run, with the same answers.
 """
 
 from setuptools import Extension, setup
@@ -21,6 +23,13 @@ setup(
             depends=[f"{BRIDGE_C}/vnb.h", f"{BRIDGE_C}/vnb_rx.h"],
             extra_compile_args=["-std=c99", "-O2"],
             optional=True,  # no compiler: install anyway, decode in pure Python
-        )
+        ),
+        Extension(
+            "notary_core._accel",
+            sources=["notary_core/_accel.c"],
+            libraries=["crypto"],
+            extra_compile_args=["-std=c99", "-O2"],
+            optional=True,  # no compiler or no OpenSSL headers: verify in pure Python
+        ),
     ],
 )

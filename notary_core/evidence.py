@@ -17,16 +17,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
+from types import ModuleType
 from typing import Any
 
-from notary_core import checkpoint, cose, logleaf, merkle
+from notary_core import checkpoint, cose, limits, logleaf, merkle
 from notary_core import grant as grants_mod
 from notary_core import records as rec
 from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bundle
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.header import BatchHeader, SignedHeader
 
+_accel: ModuleType | None
+try:
+    from notary_core import _accel
+except ImportError:  # installed where no C compiler was found: the pure-Python path alone
+    _accel = None
+
+ACCELERATED = _accel is not None
+"""Let the C loop confirm valid batches first (tests switch it off to compare the paths)."""
+
 _EXT = int(rec.CanFlags.EXT)
+_ACCEL_PARAMS = (
+    rec.RECORD_VERSION,
+    int(rec.Kind.CAN),
+    sum(1 << int(c) for c in rec.ClockSource),
+    limits.MAX_RECORD_SIZE,
+    limits.MAX_MULTIPROOF_NODES,
+    limits.MAX_TREE_SIZE,
+)
 
 
 class Verdict(StrEnum):
@@ -318,24 +336,72 @@ def _batches(
             "; the window runs past the newest batch the log held at the checkpoint")  # fmt: skip
         c.detail = f"the segment covers the window{note}"
     with run.check("records.merkle") as c:
+        allowed: dict[tuple[str, int, int], bool] = {}  # scope answers, shared by the batches
         for x, h in zip(b.batches, headers, strict=False):
-            disclosed += _check_disclosed(x.disclosed, x.multiproof, h, b.request.scope)
+            disclosed += _check_disclosed(x.disclosed, x.multiproof, h, b.request.scope, allowed)
         c.detail = f"{disclosed} disclosed records proven against their signed roots"
     return headers
 
 
+def _in_scope(
+    allowed: dict[tuple[str, int, int], bool], scope: tuple[str, ...], key: tuple[str, int, int]
+) -> bool:
+    ok = allowed.get(key)
+    if ok is None:
+        stream, can_id, ext = key
+        item = stream if can_id < 0 else grants_mod.record_scope_item(stream, can_id, bool(ext))
+        ok = allowed[key] = grants_mod.in_scope(scope, item)
+    return ok
+
+
+def _confirmed_in_c(
+    items: tuple[Any, ...],
+    multiproof: tuple[bytes, ...],
+    h: BatchHeader,
+    scope: tuple[str, ...],
+    allowed: dict[tuple[str, int, int], bool],
+) -> bool:
+    """True when the C loop confirms the batch (records, order, leaves, multiproof, root)
+    and every record is in scope. False decides nothing: the pure-Python path then runs and
+    names the first fault, so the reasons never depend on whether C was there."""
+    if _accel is None or not isinstance(items, tuple) or not isinstance(multiproof, tuple):
+        return False
+    if not 0 < h.record_count <= limits.MAX_TREE_SIZE or len(h.merkle_root) != 32:
+        return False
+    got = _accel.check_batch(items, multiproof, h.record_count, h.merkle_root, _ACCEL_PARAMS)
+    if got is None:
+        return False
+    fast_keys, others = got
+    try:
+        for raw_stream, can_id in fast_keys:  # CAN records on the common layout
+            if not _in_scope(allowed, scope, (rec.stream_name(raw_stream), can_id, 0)):
+                return False
+        for i in others:  # every other record: the full scan, as in the pure path
+            stream, _seq, can_id, flags = rec.scan(items[i][1])
+            if not _in_scope(allowed, scope, (stream, can_id, flags & _EXT)):
+                return False
+    except NotaryError:
+        return False
+    return True
+
+
 def _check_disclosed(
-    items: tuple[Any, ...], multiproof: tuple[bytes, ...], h: BatchHeader, scope: tuple[str, ...]
+    items: tuple[Any, ...],
+    multiproof: tuple[bytes, ...],
+    h: BatchHeader,
+    scope: tuple[str, ...],
+    allowed: dict[tuple[str, int, int], bool],
 ) -> int:
     if not items:
         return 0
+    if ACCELERATED and _confirmed_in_c(items, multiproof, h, scope, allowed):
+        return len(items)
     indices = [d.leaf_index for d in items]
     if indices != sorted(set(indices)):
         raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: disclosed indices out of order")
     # Within a stream, records are captured in order: sequence numbers rise with the index.
     # (Streams interleave freely: each source hands the agent its own chunks.)
     last_seq: dict[str, int] = {}
-    allowed: dict[tuple[str, int, int], bool] = {}
     leaves: dict[int, bytes] = {}
     scan, sha = rec.scan, hashlib.sha256
     for index, record, salt in items:  # one pass: the verifier's per-record hot loop
@@ -343,15 +409,8 @@ def _check_disclosed(
         if seq <= last_seq.get(stream, -1):
             raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: {stream} out of order")
         last_seq[stream] = seq
-        key = (stream, can_id, flags & _EXT)
-        ok = allowed.get(key)
-        if ok is None:
-            item = (
-                stream if can_id < 0 else grants_mod.record_scope_item(stream, can_id, bool(key[2]))
-            )
-            ok = allowed[key] = grants_mod.in_scope(scope, item)
-        if not ok:
-            raise BadData(Reason.OUTSIDE_GRANT, f"a record of {key[0]} is outside the scope")
+        if not _in_scope(allowed, scope, (stream, can_id, flags & _EXT)):
+            raise BadData(Reason.OUTSIDE_GRANT, f"a record of {stream} is outside the scope")
         leaves[index] = sha(b"\x00" + salt + record).digest()  # batch.salted_leaf_hash, inlined
     merkle.verify_multiproof(h.record_count, leaves, multiproof, h.merkle_root)
     return len(items)

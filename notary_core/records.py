@@ -190,12 +190,20 @@ def _check_can(can_id: int, flags: int, dlc: int, data_len: int) -> None:
         raise BadData(Reason.NON_CANONICAL, f"{data_len} data bytes disagree with DLC {dlc}")
 
 
-def _check_envelope(stream: bytes, seq: int, mono_ns: int, utc_ns: int, clock: int) -> None:
-    if stream not in _STREAM_NAMES:
-        if _STREAM_RE.fullmatch(stream) is None:
-            raise BadData(Reason.NON_CANONICAL, f"bad stream name {stream!r}")
+def stream_name(raw: bytes) -> str:
+    """A stream name as it appears in record bytes, validated (NON_CANONICAL otherwise)."""
+    name = _STREAM_NAMES.get(raw)
+    if name is None:
+        if _STREAM_RE.fullmatch(raw) is None:
+            raise BadData(Reason.NON_CANONICAL, f"bad stream name {raw!r}")
+        name = raw.decode("ascii")
         if len(_STREAM_NAMES) < 4096:  # a hostile input cannot grow the memo without bound
-            _STREAM_NAMES[stream] = stream.decode("ascii")
+            _STREAM_NAMES[raw] = name
+    return name
+
+
+def _check_envelope(stream: bytes, seq: int, mono_ns: int, utc_ns: int, clock: int) -> None:
+    stream_name(stream)
     if not (0 <= seq < _U64 and 0 <= mono_ns < _U64 and -_I64 <= utc_ns < _I64):
         raise BadData(Reason.MALFORMED, "seq, mono_ns or utc_ns out of range")
     if clock not in _CLOCKS:

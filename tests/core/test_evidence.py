@@ -7,9 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from notary_core import bundle, cbor, checkpoint, grant, logleaf
+from notary_core import bundle, cbor, checkpoint, evidence, grant, logleaf
 from notary_core.evidence import AnchorStatus, Status, Trust, Verdict, verify_bundle
 from tests.core.bundle_factory import SEC, T0, VEHICLE, World, build, make_world, owner_grant
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def verifier_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test on both record loops: the C one (notary_core/_accel.c) and pure Python."""
+    monkeypatch.setattr(evidence, "ACCELERATED", request.param == "c")
 
 
 @pytest.fixture(scope="module")
