@@ -1,5 +1,8 @@
 /* notary_core._accel: the evidence verifier's per-record loop, in C.
  *
+ * (Also disclosed_rows(), which turns a bundle's decoded rows of disclosed records into
+ * tuples after checking their types, the parser's own per-record loop.)
+ *
  * One function, check_batch(), confirms the happy path of one batch of disclosed records:
  * every record's canonical prefix, the fast CAN layout that records.scan() accepts without
  * building objects, per-stream sequence order, the salted leaf hashes and the multiproof up
@@ -283,8 +286,64 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(disclosed_rows_doc,
+             "disclosed_rows(rows, cls, salt_size) -> list | None\n\n"
+             "Each row of a bundle's disclosed list ([int, bytes, bytes of salt_size], as CBOR\n"
+             "decoded it) made a `cls` (a 3-tuple subclass). None when any row is not exactly\n"
+             "that: the caller then takes its pure-Python path, which says what is wrong.");
+
+static PyObject *disclosed_rows(PyObject *self, PyObject *args) {
+    PyObject *rows;
+    PyTypeObject *cls;
+    Py_ssize_t salt_size;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!O!n", &PyList_Type, &rows, &PyType_Type, &cls, &salt_size)) {
+        return NULL;
+    }
+    if (!PyType_IsSubtype(cls, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "cls must be a tuple subclass");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(rows); i++) {
+        /* Allocate first: an allocation may run a collection, and so arbitrary code. */
+        PyObject *item = cls->tp_alloc(cls, 3);
+        if (item == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        PyObject *const *f = NULL;
+        if (PyList_CheckExact(row) && PyList_GET_SIZE(row) == 3) {
+            f = ((PyListObject *)row)->ob_item;
+        } else if (PyTuple_CheckExact(row) && PyTuple_GET_SIZE(row) == 3) {
+            f = ((PyTupleObject *)row)->ob_item;
+        }
+        if (f == NULL || !PyLong_CheckExact(f[0]) || !PyBytes_CheckExact(f[1]) ||
+            !PyBytes_CheckExact(f[2]) || PyBytes_GET_SIZE(f[2]) != salt_size) {
+            Py_DECREF(item);
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
+        for (int k = 0; k < 3; k++) {
+            PyTuple_SET_ITEM(item, k, Py_NewRef(f[k]));
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    if (PyList_GET_SIZE(rows) != n) { /* changed under us: not confirmed */
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"check_batch", check_batch, METH_VARARGS, check_batch_doc},
+    {"disclosed_rows", disclosed_rows, METH_VARARGS, disclosed_rows_doc},
     {NULL, NULL, 0, NULL},
 };
 

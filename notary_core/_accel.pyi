@@ -1,5 +1,9 @@
 """Types of the C extension built from _accel.c (see that file)."""
 
+from typing import Any, TypeVar
+
+_T = TypeVar("_T", bound=tuple[Any, ...])
+
 def check_batch(
     items: tuple[tuple[int, bytes, bytes], ...],
     multiproof: tuple[bytes, ...],
@@ -8,3 +12,4 @@ def check_batch(
     params: tuple[int, int, int, int, int, int],
     /,
 ) -> tuple[list[tuple[bytes, int]], list[int]] | None: ...
+def disclosed_rows(rows: list[Any], cls: type[_T], salt_size: int, /) -> list[_T] | None: ...

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from notary_core import batch, cbor, cose, grant, limits, merkle
 from notary_core import records as rec
 from notary_core.errors import BadData, Reason
+from notary_core.native import accel as _accel
 
 BUNDLE_VERSION = 1
 BUNDLE_CONTENT_TYPE = "application/vnd.vnotary.evidence+cbor; v=1"
@@ -145,6 +146,20 @@ def _logged(v: Any) -> LoggedEntry:
     return LoggedEntry(leaf, index, _bytes_list(proof, "log proof"))
 
 
+def _disclosed_rows(disclosed: list[Any] | tuple[Any, ...], size: int) -> list[Disclosed]:
+    """The pure-Python form of `_accel.disclosed_rows`, and the one that names faults."""
+    make = tuple.__new__  # no Python-level __new__: the parser's per-record loop
+    ok = all(isinstance(d, list | tuple) and len(d) == 3 for d in disclosed)
+    items = [make(Disclosed, d) for d in disclosed] if ok else []
+    ok = ok and all(
+        type(i) is int and type(r) is bytes and type(s) is bytes and len(s) == size
+        for i, r, s in items
+    )
+    if not ok:
+        raise BadData(Reason.MALFORMED, f"disclosed: [int index, bytes record, {size}-byte salt]")
+    return items
+
+
 def _batch(v: Any) -> BatchEvidence:
     if not (isinstance(v, list | tuple) and len(v) == 5):
         raise BadData(Reason.MALFORMED, "batch evidence is a list of 5")
@@ -153,17 +168,11 @@ def _batch(v: Any) -> BatchEvidence:
         raise BadData(Reason.MALFORMED, "batch evidence fields have the wrong types")
     if not isinstance(disclosed, list | tuple):
         raise BadData(Reason.MALFORMED, "disclosed records must be a list")
-    make, size = tuple.__new__, limits.SALT_SIZE  # tuple.__new__: no Python-level __new__
-    items = [make(Disclosed, d) for d in disclosed]
-    try:
-        ok = all(
-            type(i) is int and type(r) is bytes and type(s) is bytes and len(s) == size
-            for i, r, s in items
-        )
-    except ValueError:  # not three fields
-        ok = False
-    if not ok:
-        raise BadData(Reason.MALFORMED, f"disclosed: [int index, bytes record, {size}-byte salt]")
+    size = limits.SALT_SIZE
+    rows = None
+    if _accel is not None and type(disclosed) is list:
+        rows = _accel.disclosed_rows(disclosed, Disclosed, size)
+    items = rows if rows is not None else _disclosed_rows(disclosed, size)
     return BatchEvidence(
         signed,
         index,

@@ -152,6 +152,23 @@ class Sign1:
         return self.payload
 
 
+_PROTECTED: dict[bytes, dict[Any, Any]] = {}  # decoded protected headers, by their bytes
+
+
+def _protected_header(protected: bytes) -> dict[Any, Any]:
+    """The decoded protected header (read-only). Memoised: every batch of one device carries
+    the same bytes, and their canonical check re-encodes them (bounded against hostile input)."""
+    headers = _PROTECTED.get(protected)
+    if headers is None:
+        value: Any = cbor.loads(protected, 1024, "protected header") if protected else {}
+        if not isinstance(value, dict):
+            raise BadData(Reason.MALFORMED, "protected header is not a map")
+        headers = value
+        if len(_PROTECTED) < 256:
+            _PROTECTED[protected] = headers
+    return headers
+
+
 def parse_sign1(data: bytes, limit: int) -> Sign1:
     """Parse a (tagged or untagged) COSE_Sign1; bounded by `limit` bytes."""
     value: Any = cbor.loads(data, limit, "COSE_Sign1")
@@ -169,9 +186,7 @@ def parse_sign1(data: bytes, limit: int) -> Sign1:
         and isinstance(signature, bytes)
     ):
         raise BadData(Reason.MALFORMED, "COSE_Sign1 fields have the wrong types")
-    headers: Any = cbor.loads(protected, 1024, "protected header") if protected else {}
-    if not isinstance(headers, dict):
-        raise BadData(Reason.MALFORMED, "protected header is not a map")
+    headers = _protected_header(protected)
     alg = headers.get(_H_ALG, unprotected.get(_H_ALG))
     if alg not in (Alg.EDDSA, Alg.ES256):
         raise BadData(Reason.UNSUPPORTED_ALGORITHM, f"COSE alg {alg!r}")

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
-from types import ModuleType
 from typing import Any
 
 from notary_core import checkpoint, cose, limits, logleaf, merkle
@@ -26,12 +25,7 @@ from notary_core import records as rec
 from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bundle
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.header import BatchHeader, SignedHeader
-
-_accel: ModuleType | None
-try:
-    from notary_core import _accel
-except ImportError:  # installed where no C compiler was found: the pure-Python path alone
-    _accel = None
+from notary_core.native import accel as _accel
 
 ACCELERATED = _accel is not None
 """Let the C loop confirm valid batches first (tests switch it off to compare the paths)."""
