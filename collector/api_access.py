@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from collector import access_flows as flows
-from collector import evidence_build, tlog
+from collector import evidence_build, records_read, tlog
 from collector.access import Forbidden, NotAnchored
 from collector.api_deps import AccessDep, CallerDep, StoreDep, need, raw_key
 from collector.api_models import (
@@ -25,6 +25,7 @@ from collector.api_models import (
     InstallIn,  # fmt: skip
     OwnerIn,
     PartyIn,
+    RecordsIn,
     VehicleIn,
 )
 from collector.checkpoints import checkpoint_now
@@ -220,5 +221,18 @@ def access_router() -> APIRouter:
                                  time.time_ns())  # fmt: skip
             raise
         return Response(data, media_type=BUNDLE_CONTENT_TYPE)
+
+    @api.post("/records", tags=["evidence"])
+    async def records(body: RecordsIn, c: CallerDep, a: AccessDep, request: Request) -> Any:
+        """Read a window's records in the granted scope (grant action "read"), a page at a
+        time (`next_cursor`); logged as a READ. A read proves nothing: see /v1/evidence."""
+        need(c, *PARTIES)
+        window = _period(body.window_start_ns, body.window_end_ns)
+        ask = evidence_build.Ask(body.vehicle_id, window, tuple(body.scope), body.grant)
+        issuer: evidence_build.Issuer = request.app.state.issuer
+        after = records_read.Cursor.parse(body.cursor)
+        async with a.tx() as atx:
+            return await records_read.read(atx, c.thumbprint, ask, issuer.decoder,
+                                           time.time_ns(), body.limit, after)  # fmt: skip
 
     return api

@@ -65,6 +65,18 @@ class DenyIn(_In):
     reason: Text = ""
 
 
+class RecordsIn(_In):
+    vehicle_id: Id
+    window_start_ns: Ns
+    window_end_ns: Ns
+    scope: list[Scope] = Field(min_length=1, max_length=256)
+    grant: Annotated[str, Field(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=5000)] = 5000
+    cursor: Annotated[str, Field(max_length=60, pattern=r"^[0-9]{1,19}\.[0-9]{1,19}$")] | None = (
+        None
+    )
+
+
 class EvidenceIn(_In):
     vehicle_id: Id
     window_start_ns: Ns

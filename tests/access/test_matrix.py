@@ -86,6 +86,8 @@ def _endpoints(w: World, ids: dict[str, str]) -> list[tuple[str, str, Callable[[
             return 403
         return 409 if state == "revoked" else 200
 
+    read = {k: v for k, v in w.evidence_body(scope=["can0#0aa"]).items()
+            if not k.startswith("event")}  # fmt: skip
     ask = {"window_start_ns": 1, "window_end_ns": 2, "scope": ["gnss"], "actions": ["read"],
            "purpose": "p"}  # fmt: skip
     return [
@@ -101,6 +103,7 @@ def _endpoints(w: World, ids: dict[str, str]) -> list[tuple[str, str, Callable[[
         ("GET", f"/v1/vehicles/{VEHICLE}/access-log", lambda: None,
          lambda r, s: _only(r, 200, ("owner",))),
         ("POST", "/v1/evidence", lambda: w.evidence_body(scope=["can0#0aa"]), evidence),
+        ("POST", "/v1/records", lambda: read, evidence),
         ("GET", f"/v1/grants/{ids['jti']}", lambda: None, show_grant),
         ("POST", f"/v1/requests/{ids['rid']}/deny", lambda: {}, deny),
         ("POST", f"/v1/grants/{ids['jti']}/revoke", lambda: None, revoke),
