@@ -127,7 +127,8 @@ def grant_and_download(
     window = (event_ns - HALF_WINDOW, event_ns + HALF_WINDOW)
     purpose = "claim 2026-0042: braking event"
     ask = {"window_start_ns": window[0], "window_end_ns": window[1], "scope": list(scope),
-           "signals": list(signals), "actions": ["export"], "purpose": purpose}  # fmt: skip
+           "signals": list(signals), "actions": ["read", "export"],
+           "purpose": purpose}  # fmt: skip
     request = api.ok("POST", f"/v1/vehicles/{vehicle}/requests", insurer, ask)
     note(f"insurer asked ({request['id']}): 60 s around the event, {', '.join(scope)}")
 
@@ -135,15 +136,19 @@ def grant_and_download(
     grant = g.Grant(
         jti="g-" + secrets.token_urlsafe(9), iss=owner_id, sub=insurer_id, vehicle=vehicle,
         window_start_ns=window[0], window_end_ns=window[1], scope=tuple(scope),
-        signals=tuple(signals), actions=("export",), purpose=purpose,
+        signals=tuple(signals), actions=("read", "export"), purpose=purpose,
         nbf=now - 60, exp=now + 30 * 86_400, iat=now, depth=0,
     )  # fmt: skip
     api.ok("POST", f"/v1/requests/{request['id']}/grant", owner, {"token": g.issue(grant, owner)})
-    note(f"owner granted it ({grant.jti}, export only, 30 days, no delegation)")
+    note(f"owner granted it ({grant.jti}, read + export, 30 days, no delegation)")
 
     body = {"vehicle_id": vehicle, "window_start_ns": window[0], "window_end_ns": window[1],
-            "scope": list(scope), "event_utc_ns": event_ns,
-            "event_label": "hardest braking"}  # fmt: skip
+            "scope": list(scope)}  # fmt: skip
+    page = api.ok("POST", "/v1/records", insurer, {**body, "limit": 100})
+    more = "" if page["next_cursor"] is None else ", more behind next_cursor"
+    note(f"insurer read {len(page['records'])} records{more} (logged as READ, "
+         f"entry {page['access_log_index']}); now the evidence")  # fmt: skip
+    body |= {"event_utc_ns": event_ns, "event_label": "hardest braking"}
     deadline = time.monotonic() + 90
     while True:
         status, headers, data = api.call("POST", "/v1/evidence", insurer, body)
