@@ -207,3 +207,12 @@ async def usable_chain(
             continue
         return chain, grants
     raise first or Forbidden(Reason.OUTSIDE_GRANT, "no grant of yours covers this request")
+
+
+async def installation(atx: AccessTx, vehicle_id: str, window: tuple[int, int]) -> Period:
+    """The installation of the device that recorded the vehicle for the whole window."""
+    start, end = window
+    for p in await atx.periods("installs", vehicle_id):
+        if p.start_ns <= start and end <= p.end_ns:
+            return p
+    raise NotFound(AccessReason.NOT_FOUND, "no device recorded this vehicle in the window")

@@ -47,11 +47,8 @@ async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int
         atx, party, ask.vehicle_id, ask.window, ask.scope, "export", ask.grant, now_ns
     )
     start, end = ask.window
-    installs = [p for p in await atx.periods("installs", ask.vehicle_id)
-                if p.start_ns <= start and end <= p.end_ns]  # fmt: skip
-    if not installs:
-        raise NotFound(AccessReason.NOT_FOUND, "no device recorded this vehicle in the window")
-    device = installs[0].who
+    install = await access_flows.installation(atx, ask.vehicle_id, ask.window)
+    device = install.who
     owners = [p for p in await atx.periods("ownerships", ask.vehicle_id)
               if p.who == grants[0].iss and p.start_ns <= start and end <= p.end_ns]  # fmt: skip
     rows = await atx.batches(device, start, end)
@@ -63,7 +60,7 @@ async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int
         device_idx += [i for i, leaf in await atx.registry_leaves(min(device_idx))
                        if logleaf.RegistryEvent.from_leaf(leaf).device_id == device]  # fmt: skip
     device_idx = sorted(set(device_idx))
-    vehicle_idx = [installs[0].log_index, owners[0].log_index]
+    vehicle_idx = [install.log_index, owners[0].log_index]
     grant_idx = [r.log_index for r in chain] + [r.revoke_index for r in chain
                                                 if r.revoke_index is not None]  # fmt: skip
     needed = [*device_idx, *vehicle_idx, *grant_idx, *(b.log_index for b in rows)]

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector import access_flows
-from collector.access import AccessReason, NotFound
 from collector.evidence_build import Ask
 from collector.signals import SignalDecoder
 from collector.store_access import AccessTx
@@ -93,11 +92,7 @@ async def read(
         atx, party, ask.vehicle_id, ask.window, ask.scope, "read", ask.grant, now_ns
     )
     start, end = ask.window
-    installs = [p for p in await atx.periods("installs", ask.vehicle_id)
-                if p.start_ns <= start and end <= p.end_ns]  # fmt: skip
-    if not installs:
-        raise NotFound(AccessReason.NOT_FOUND, "no device recorded this vehicle in the window")
-    device = installs[0].who
+    device = (await access_flows.installation(atx, ask.vehicle_id, ask.window)).who
     page: list[dict[str, Any]] = []
     shown: list[bytes] = []
     more: Cursor | None = None
