@@ -1,12 +1,14 @@
 /* firmware_bridge._fastdecode: the stream decoder (c/vnb_rx.c) as a CPython extension.
  *
  * Decoder.feed() does every check and counter of the Python reference (decoder.py,
- * _PyDecoder) in C and returns Frame objects that hold the decoded bytes, the status and
- * the problem; a Frame builds its header, message and signing timestamp from those bytes
- * on first access (and keeps them). The Python classes it builds (Header, the messages,
- * FrameStatus, BridgeReason, Rejected) are handed over once by decoder.py through bind(),
- * so the objects are the very ones the reference returns. Optional: without a compiler
- * the package runs the reference.
+ * _PyDecoder) in C and returns the very objects the reference returns: decoder.Frame
+ * NamedTuples holding a frame.Header, a message dataclass (or Opaque), FrameStatus, the
+ * signing timestamp and the problem, all built in feed(). The classes are handed over once
+ * by decoder.py through bind(), which checks their layout; the objects are then made the
+ * way their constructors would make them, without the Python calls: a NamedTuple is its
+ * tuple filled in, a message (a frozen slots dataclass with no __post_init__) is an
+ * object.__new__ whose slots are set. Optional: without a compiler the package runs the
+ * reference.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -14,24 +16,41 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <structmember.h>
 
 #include "vnb_rx.h"
 
-#define N_FIELDS 6
 #define MAX_KEPT_REJECTS 256 /* limits.MAX_KEPT_REJECTS */
-enum { F_RAW = 0, F_HEADER, F_MESSAGE, F_STATUS, F_SIGN_TS, F_PROBLEM };
+#define N_MESSAGES 8         /* [0] Opaque, [t] the class of message type t (SPEC §4) */
+#define MAX_MSG_FIELDS 4
 
-static const char *const FIELD_NAMES[N_FIELDS] = {"raw",    "header",  "message",
-                                                  "status", "sign_ts", "problem"};
+/* The fields C fills, in order: bind() checks each class has exactly these. */
+static const char *const FRAME_FIELDS[] = {"raw",    "header",  "message",
+                                           "status", "sign_ts", "problem", NULL};
+static const char *const HEADER_FIELDS[] = {"version", "type", "flags",
+                                            "board_id", "seq", "mcu_us", NULL};
+static const char *const REJECTED_FIELDS[] = {"reason", "data", NULL};
+static const char *const MSG_FIELDS[N_MESSAGES][MAX_MSG_FIELDS + 1] = {
+    {"type", "payload", NULL},                                           /* Opaque */
+    {"fw_version", "fw_image_sha256", "capabilities", NULL},             /* Hello */
+    {"status", "tx_dropped", NULL},                                      /* Heartbeat */
+    {"accel", "gyro", "accel_scale_nano", "gyro_scale_nano", NULL},      /* ImuSample */
+    {"raw", NULL},                                                       /* GnssSentence */
+    {"sensor_id", "mantissa", "exponent", "unit", NULL},                 /* SensorReading */
+    {"source", "mcu_us", "utc_ns", NULL},                                /* TimeSync */
+    {"level", "code", "text", NULL},                                     /* LogEvent */
+};
 
 /* ---- Classes from decoder.py (bind) ------------------------------------------------------- */
 static struct {
-    PyTypeObject *header;    /* frame.Header (a tuple subclass) */
-    PyTypeObject *rejected;  /* decoder.Rejected (a tuple subclass) */
-    PyObject *status[3];     /* FrameStatus.OK, UNAUTHENTICATED, REPLAYED */
-    PyObject *reason[7];     /* [0] None, then BridgeReason by enum vnb_reason */
-    PyObject *message[8];    /* [0] Opaque, [t] the class of message type t */
-    PyObject *time_source;   /* messages.TimeSource */
+    PyTypeObject *frame;    /* decoder.Frame (a NamedTuple) */
+    PyTypeObject *header;   /* frame.Header (a NamedTuple) */
+    PyTypeObject *rejected; /* decoder.Rejected (a NamedTuple) */
+    PyObject *status[3];    /* FrameStatus.OK, UNAUTHENTICATED, REPLAYED */
+    PyObject *reason[7];    /* [0] None, then BridgeReason by enum vnb_reason */
+    PyTypeObject *message[N_MESSAGES];
+    Py_ssize_t slot[N_MESSAGES][MAX_MSG_FIELDS]; /* byte offset of each field's slot */
+    PyObject *source[4];                         /* [1..3] TimeSource members; [0] unused */
     PyObject *counter_names[VNB_RX_N_COUNTERS];
     int bound;
 } cls;
@@ -56,10 +75,87 @@ static int tuple_of(PyObject *obj, Py_ssize_t n, const char *what)
     return 0;
 }
 
-static int tuple_class(PyObject *obj, const char *what)
+/* 1 if obj.<attr> == (names...), 0 if not, -1 on error. */
+static int attr_is_names(PyObject *obj, const char *attr, const char *const *names)
 {
-    if (!PyType_Check(obj) || !PyType_IsSubtype((PyTypeObject *)obj, &PyTuple_Type)) {
-        PyErr_Format(PyExc_TypeError, "bind: %s must be a tuple subclass", what);
+    PyObject *got = PyObject_GetAttrString(obj, attr), *want;
+    Py_ssize_t n = 0, i;
+    int eq = -1;
+    if (got == NULL) {
+        return -1;
+    }
+    while (names[n] != NULL) {
+        n++;
+    }
+    want = PyTuple_New(n);
+    for (i = 0; want != NULL && i < n; i++) {
+        PyObject *s = PyUnicode_FromString(names[i]);
+        if (s == NULL) {
+            Py_CLEAR(want);
+            break;
+        }
+        PyTuple_SET_ITEM(want, i, s);
+    }
+    if (want != NULL) {
+        eq = PyObject_RichCompareBool(got, want, Py_EQ);
+    }
+    Py_DECREF(got);
+    Py_XDECREF(want);
+    return eq;
+}
+
+/* A NamedTuple with exactly these fields, no __dict__: C fills its tuple directly. */
+static int named_tuple(PyObject *obj, const char *const *names, const char *what)
+{
+    PyTypeObject *tp = (PyTypeObject *)obj;
+    int eq;
+    if (!PyType_Check(obj) || !PyType_IsSubtype(tp, &PyTuple_Type) || tp->tp_dictoffset != 0 ||
+        tp->tp_basicsize != PyTuple_Type.tp_basicsize) {
+        PyErr_Format(PyExc_TypeError, "bind: %s must be a NamedTuple", what);
+        return -1;
+    }
+    eq = attr_is_names(obj, "_fields", names);
+    if (eq == 0) {
+        PyErr_Format(PyExc_TypeError, "bind: %s has other fields than the C decoder fills", what);
+    }
+    return eq == 1 ? 0 : -1;
+}
+
+/* A frozen slots dataclass with exactly these fields, made by object.__new__ and nothing
+ * after __init__'s assignments (no __post_init__, no __dict__, no other slot): C allocates
+ * it and sets the slots, which is all its __init__ does. Fills offsets. */
+static int slots_dataclass(PyObject *obj, const char *const *names, Py_ssize_t *offsets)
+{
+    PyTypeObject *tp = (PyTypeObject *)obj;
+    Py_ssize_t n = 0;
+    int eq;
+    if (!PyType_Check(obj) || tp->tp_new != PyBaseObject_Type.tp_new || tp->tp_dictoffset != 0 ||
+        tp->tp_itemsize != 0 || PyObject_HasAttrString(obj, "__post_init__") ||
+        !PyObject_HasAttrString(obj, "__dataclass_fields__")) {
+        PyErr_Format(PyExc_TypeError, "bind: %R must be a slots dataclass without __post_init__",
+                     obj);
+        return -1;
+    }
+    eq = attr_is_names(obj, "__match_args__", names);
+    if (eq < 0) {
+        return -1;
+    }
+    for (; eq == 1 && names[n] != NULL; n++) {
+        PyObject *d = PyDict_GetItemString(tp->tp_dict, names[n]); /* borrowed */
+        PyMemberDef *m;
+        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+            eq = 0;
+            break;
+        }
+        m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type != T_OBJECT_EX || (m->flags & READONLY)) {
+            eq = 0;
+            break;
+        }
+        offsets[n] = m->offset;
+    }
+    if (eq != 1 || tp->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + n * sizeof(PyObject *))) {
+        PyErr_Format(PyExc_TypeError, "bind: %R has other fields than the C decoder fills", obj);
         return -1;
     }
     return 0;
@@ -75,18 +171,26 @@ static void set_ref(PyObject **slot, PyObject *value)
 
 static PyObject *bind(PyObject *module, PyObject *args)
 {
-    PyObject *header, *rejected, *status, *reason, *message, *time_source, *names;
-    Py_ssize_t i;
+    PyObject *frame, *header, *rejected, *status, *reason, *message, *time_source, *names;
+    PyObject *source[4] = {NULL, NULL, NULL, NULL};
+    Py_ssize_t i, slot[N_MESSAGES][MAX_MSG_FIELDS];
     (void)module;
-    if (!PyArg_ParseTuple(args, "OOOOOOO:bind", &header, &rejected, &status, &reason, &message,
-                          &time_source, &names)) {
+    if (!PyArg_ParseTuple(args, "OOOOOOOO:bind", &frame, &header, &rejected, &status, &reason,
+                          &message, &time_source, &names)) {
         return NULL;
     }
-    if (tuple_class(header, "header") < 0 || tuple_class(rejected, "rejected") < 0 ||
+    if (named_tuple(frame, FRAME_FIELDS, "frame") < 0 ||
+        named_tuple(header, HEADER_FIELDS, "header") < 0 ||
+        named_tuple(rejected, REJECTED_FIELDS, "rejected") < 0 ||
         tuple_of(status, 3, "status") < 0 || tuple_of(reason, 7, "reason") < 0 ||
-        tuple_of(message, 8, "message") < 0 ||
+        tuple_of(message, N_MESSAGES, "message") < 0 ||
         tuple_of(names, VNB_RX_N_COUNTERS, "counter names") < 0) {
         return NULL;
+    }
+    for (i = 0; i < N_MESSAGES; i++) {
+        if (slots_dataclass(PyTuple_GET_ITEM(message, i), MSG_FIELDS[i], slot[i]) < 0) {
+            return NULL;
+        }
     }
     for (i = 0; i < (Py_ssize_t)VNB_RX_N_COUNTERS; i++) {
         if (!PyUnicode_Check(PyTuple_GET_ITEM(names, i))) {
@@ -94,6 +198,15 @@ static PyObject *bind(PyObject *module, PyObject *args)
             return NULL;
         }
     }
+    for (i = 1; i <= 3; i++) { /* TimeSource(1..3): the sources the decoder lets through */
+        source[i] = PyObject_CallFunction(time_source, "n", i);
+        if (source[i] == NULL) {
+            Py_XDECREF(source[1]);
+            Py_XDECREF(source[2]);
+            return NULL;
+        }
+    }
+    set_ref((PyObject **)&cls.frame, frame);
     set_ref((PyObject **)&cls.header, header);
     set_ref((PyObject **)&cls.rejected, rejected);
     for (i = 0; i < 3; i++) {
@@ -102,10 +215,14 @@ static PyObject *bind(PyObject *module, PyObject *args)
     for (i = 0; i < 7; i++) {
         set_ref(&cls.reason[i], PyTuple_GET_ITEM(reason, i));
     }
-    for (i = 0; i < 8; i++) {
-        set_ref(&cls.message[i], PyTuple_GET_ITEM(message, i));
+    for (i = 0; i < N_MESSAGES; i++) {
+        set_ref((PyObject **)&cls.message[i], PyTuple_GET_ITEM(message, i));
     }
-    set_ref(&cls.time_source, time_source);
+    memcpy(cls.slot, slot, sizeof slot);
+    for (i = 1; i <= 3; i++) {
+        set_ref(&cls.source[i], source[i]);
+        Py_DECREF(source[i]);
+    }
     for (i = 0; i < (Py_ssize_t)VNB_RX_N_COUNTERS; i++) {
         set_ref(&cls.counter_names[i], PyTuple_GET_ITEM(names, i));
     }
@@ -148,474 +265,158 @@ static PyObject *i_le(const uint8_t *p, int n)
     return PyLong_FromLongLong(-(long long)(~u) - 1);
 }
 
-/* cls(*items), consuming the new references in items (any of them NULL: an error is set). */
-static PyObject *make(PyObject *callable, PyObject **items, size_t n)
+/* ---- Objects ------------------------------------------------------------------------------
+ *
+ * Made untracked by the cyclic GC. An object needs tracking only if it can be part of a
+ * garbage cycle, and these cannot: a Header holds ints; a message holds ints, bytes, str,
+ * tuples of ints and a TimeSource member; a Frame holds bytes, those, None and enum
+ * members. Enum members live as long as their module, so no cycle through them is ever
+ * garbage. (CPython untracks tuples of atomic items the same way, at their first
+ * collection.) Tracked, three objects a frame made the GC the largest single cost of
+ * feed(): ~150 ns a frame in the bench, from collections run every ~230 frames. The one
+ * way to make such a cycle is object.__setattr__ on a frozen message; it would leak.
+ */
+
+/* What tuple.__new__(tp, items) makes (a NamedTuple's __new__ does no more), consuming the
+ * new references in items; any of them NULL: an error is set, NULL returned. */
+static PyObject *fill_tuple(PyTypeObject *tp, PyObject **items, Py_ssize_t n)
 {
-    PyObject *out = NULL;
-    size_t i;
+    PyObject *t = NULL;
+    Py_ssize_t i;
     int ok = 1;
     for (i = 0; i < n; i++) {
         ok &= items[i] != NULL;
     }
-    if (ok) {
-        out = PyObject_Vectorcall(callable, items, n, NULL);
-    }
-    for (i = 0; i < n; i++) {
-        Py_XDECREF(items[i]);
-    }
-    return out;
-}
-
-static PyObject *make_tuple(PyObject **items, Py_ssize_t n)
-{
-    PyObject *t = PyTuple_New(n);
-    Py_ssize_t i;
-    for (i = 0; i < n; i++) {
-        if (t == NULL || items[i] == NULL) {
-            Py_XDECREF(items[i]);
-            Py_CLEAR(t);
-            continue;
+    if (ok && tp == &PyTuple_Type) {
+        t = PyTuple_New(n);
+        if (t != NULL) {
+            PyObject_GC_UnTrack(t);
         }
-        PyTuple_SET_ITEM(t, i, items[i]);
+    } else if (ok) {
+        t = (PyObject *)PyObject_GC_NewVar(PyTupleObject, tp, n); /* untracked, unfilled */
+    }
+    for (i = 0; i < n; i++) {
+        if (t == NULL) {
+            Py_XDECREF(items[i]);
+        } else {
+            PyTuple_SET_ITEM(t, i, items[i]);
+        }
     }
     return t;
 }
 
-/* ---- Frame ---------------------------------------------------------------------------- */
-typedef struct {
-    PyObject_HEAD
-    PyObject *f[N_FIELDS]; /* NULL: built from f[F_RAW] on first access */
-} FrameObject;
-
-static PyTypeObject FrameType;
-
-/* The decoded bytes of a frame the decoder made (checked again: a Frame may outlive bind). */
-static int frame_bytes(FrameObject *self, const uint8_t **p, size_t *n)
+/* What cls.message[k](*items) makes: object.__new__, then __init__'s one assignment per
+ * field (the dataclass is frozen only against later assignment; bind checked its layout:
+ * these are all its slots). Consumes items as fill_tuple does. */
+static PyObject *fill_message(int k, PyObject **items)
 {
-    PyObject *raw = self->f[F_RAW];
-    if (check_bound() < 0) {
-        return -1;
+    PyObject *o = NULL;
+    Py_ssize_t i, n = 0;
+    int ok = 1;
+    while (MSG_FIELDS[k][n] != NULL) {
+        ok &= items[n] != NULL;
+        n++;
     }
-    if (raw == NULL || !PyBytes_Check(raw) || PyBytes_GET_SIZE(raw) < (Py_ssize_t)VNB_MIN_FRAME ||
-        PyBytes_GET_SIZE(raw) > (Py_ssize_t)VNB_MAX_FRAME) {
-        PyErr_SetString(PyExc_RuntimeError, "Frame: no decoded frame to read fields from");
-        return -1;
+    if (ok) {
+        o = PyObject_GC_New(PyObject, cls.message[k]); /* untracked, slots unset */
     }
-    *p = (const uint8_t *)PyBytes_AS_STRING(raw);
-    *n = (size_t)PyBytes_GET_SIZE(raw);
-    if (((*p)[2] & VNB_FLAG_SIGNED) && *n < VNB_MIN_FRAME + VNB_SIG_SIZE) {
-        PyErr_SetString(PyExc_RuntimeError, "Frame: signed frame without a signature");
-        return -1;
+    for (i = 0; i < n; i++) {
+        if (o == NULL) {
+            Py_XDECREF(items[i]);
+        } else {
+            *(PyObject **)((char *)o + cls.slot[k][i]) = items[i];
+        }
     }
-    return 0;
+    return o;
 }
 
-static PyObject *build_header(FrameObject *self)
+static PyObject *build_header(const uint8_t *p)
 {
-    const uint8_t *p;
-    size_t n;
-    PyObject *items[6], *h;
-    Py_ssize_t i;
-    if (frame_bytes(self, &p, &n) < 0) {
-        return NULL;
-    }
+    PyObject *items[6];
     items[0] = PyLong_FromLong(p[0]);
     items[1] = PyLong_FromLong(p[1]);
     items[2] = PyLong_FromLong(p[2]);
     items[3] = u64(le(p + 3, 4));
     items[4] = u64(le(p + 7, 4));
     items[5] = u64(le(p + 11, 8));
-    /* What tuple.__new__(Header, items) does, without the argument parsing. */
-    h = cls.header->tp_alloc(cls.header, 6);
-    for (i = 0; i < 6; i++) {
-        if (h == NULL || items[i] == NULL) {
-            Py_XDECREF(items[i]);
-            Py_CLEAR(h);
-            continue;
-        }
-        PyTuple_SET_ITEM(h, i, items[i]);
-    }
-    return h;
+    return fill_tuple(cls.header, items, 6);
 }
 
-static PyObject *build_message(FrameObject *self)
+/* The message of a frame the decoder returned (its payload checked, SPEC §4, messages.py). */
+static PyObject *build_message(const uint8_t *f, size_t n, int problem)
 {
-    const uint8_t *f, *p;
-    size_t n, len;
-    uint8_t type;
-    PyObject *it[4], *sub[3];
-    if (frame_bytes(self, &f, &n) < 0) {
-        return NULL;
-    }
-    type = f[1];
-    p = f + VNB_HEADER_SIZE;
-    len = vnb_payload_len(f, n);
-    if (self->f[F_PROBLEM] != Py_None || type < VNB_HELLO || type > VNB_LOG) {
+    uint8_t type = f[1];
+    const uint8_t *p = f + VNB_HEADER_SIZE;
+    size_t len = vnb_payload_len(f, n);
+    PyObject *it[MAX_MSG_FIELDS], *sub[3];
+    if (problem != VNB_R_NONE || type < VNB_HELLO || type > VNB_LOG) {
         it[0] = PyLong_FromLong(type);
         it[1] = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
-        return make(cls.message[0], it, 2);
+        return fill_message(0, it);
     }
-    switch (type) { /* the layouts the decoder checked (SPEC §4, messages.py) */
+    switch (type) {
     case VNB_HELLO:
         sub[0] = PyLong_FromLong(p[0]);
         sub[1] = PyLong_FromLong(p[1]);
         sub[2] = u64(le(p + 2, 2));
-        it[0] = make_tuple(sub, 3);
+        it[0] = fill_tuple(&PyTuple_Type, sub, 3);
         it[1] = PyBytes_FromStringAndSize((const char *)p + 4, 32);
         it[2] = u64(le(p + 36, 4));
-        return make(cls.message[type], it, 3);
+        break;
     case VNB_HEARTBEAT:
         it[0] = u64(le(p, 4));
         it[1] = u64(le(p + 4, 4));
-        return make(cls.message[type], it, 2);
+        break;
     case VNB_IMU:
         sub[0] = i_le(p, 4);
         sub[1] = i_le(p + 4, 4);
         sub[2] = i_le(p + 8, 4);
-        it[0] = make_tuple(sub, 3);
+        it[0] = fill_tuple(&PyTuple_Type, sub, 3);
         sub[0] = i_le(p + 12, 4);
         sub[1] = i_le(p + 16, 4);
         sub[2] = i_le(p + 20, 4);
-        it[1] = make_tuple(sub, 3);
+        it[1] = fill_tuple(&PyTuple_Type, sub, 3);
         it[2] = u64(le(p + 24, 4));
         it[3] = u64(le(p + 28, 4));
-        return make(cls.message[type], it, 4);
+        break;
     case VNB_GNSS:
         it[0] = PyBytes_FromStringAndSize((const char *)p, (Py_ssize_t)len);
-        return make(cls.message[type], it, 1);
+        break;
     case VNB_SENSOR:
         it[0] = u64(le(p, 2));
         it[1] = i_le(p + 3, 8);
         it[2] = i_le(p + 2, 1);
         it[3] = PyUnicode_DecodeASCII((const char *)p + 11, (Py_ssize_t)(len - 11), "strict");
-        return make(cls.message[type], it, 4);
-    case VNB_TIME_SYNC:
-        it[0] = PyObject_CallFunction(cls.time_source, "i", (int)p[0]);
+        break;
+    case VNB_TIME_SYNC: /* source is 1..3: payload_ok */
+        it[0] = Py_NewRef(cls.source[p[0]]);
         it[1] = u64(le(p + 1, 8));
         it[2] = i_le(p + 9, 8);
-        return make(cls.message[type], it, 3);
+        break;
     default: /* VNB_LOG */
         it[0] = PyLong_FromLong(p[0]);
         it[1] = u64(le(p + 1, 2));
         it[2] = PyUnicode_DecodeUTF8((const char *)p + 3, (Py_ssize_t)(len - 3), "strict");
-        return make(cls.message[type], it, 3);
+        break;
     }
+    return fill_message(type, it);
 }
 
-static PyObject *build_sign_ts(FrameObject *self)
+/* decoder.Frame(raw, header, message, status, sign_ts, problem) of a FRAME event. */
+static PyObject *build_frame(const vnb_rx_event *ev)
 {
-    const uint8_t *f;
-    size_t n;
-    if (frame_bytes(self, &f, &n) < 0) {
-        return NULL;
-    }
-    if (!(f[2] & VNB_FLAG_SIGNED)) {
-        Py_RETURN_NONE;
-    }
-    return u64(le(f + n - VNB_CRC_SIZE - VNB_SIG_SIZE, 6));
+    const uint8_t *f = ev->data;
+    size_t n = ev->len;
+    PyObject *items[6];
+    items[0] = PyBytes_FromStringAndSize((const char *)f, (Py_ssize_t)n);
+    items[1] = build_header(f);
+    items[2] = build_message(f, n, ev->reason);
+    items[3] = Py_NewRef(cls.status[ev->status]);
+    items[4] = (f[2] & VNB_FLAG_SIGNED) ? u64(le(f + n - VNB_CRC_SIZE - VNB_SIG_SIZE, 6))
+                                        : Py_NewRef(Py_None);
+    items[5] = Py_NewRef(cls.reason[ev->reason]);
+    return fill_tuple(cls.frame, items, 6);
 }
-
-static PyObject *frame_field(FrameObject *self, Py_ssize_t i)
-{
-    PyObject *v = self->f[i];
-    if (v == NULL) {
-        switch (i) {
-        case F_HEADER:
-            v = build_header(self);
-            break;
-        case F_MESSAGE:
-            v = build_message(self);
-            break;
-        case F_SIGN_TS:
-            v = build_sign_ts(self);
-            break;
-        default:
-            PyErr_Format(PyExc_AttributeError, "Frame.%s is not set", FIELD_NAMES[i]);
-            break;
-        }
-        if (v == NULL) {
-            return NULL;
-        }
-        if (self->f[i] == NULL) { /* (building ran Python code: keep the first one made) */
-            self->f[i] = v;
-        } else {
-            Py_SETREF(v, Py_NewRef(self->f[i]));
-            return v;
-        }
-    }
-    return Py_NewRef(v);
-}
-
-static PyObject *frame_get(PyObject *self, void *closure)
-{
-    return frame_field((FrameObject *)self, (Py_ssize_t)(intptr_t)closure);
-}
-
-static PyObject *frame_as_tuple(FrameObject *self)
-{
-    PyObject *items[N_FIELDS];
-    Py_ssize_t i;
-    for (i = 0; i < N_FIELDS; i++) {
-        items[i] = frame_field(self, i);
-    }
-    return make_tuple(items, N_FIELDS);
-}
-
-/* From the decoder: raw bytes, status and problem; the rest is built when first read. */
-static PyObject *frame_new_decoded(const vnb_rx_event *ev)
-{
-    PyObject *raw = PyBytes_FromStringAndSize((const char *)ev->data, (Py_ssize_t)ev->len);
-    FrameObject *self;
-    if (raw == NULL) {
-        return NULL;
-    }
-    self = PyObject_GC_New(FrameObject, &FrameType);
-    if (self == NULL) {
-        Py_DECREF(raw);
-        return NULL;
-    }
-    self->f[F_RAW] = raw;
-    self->f[F_HEADER] = NULL;
-    self->f[F_MESSAGE] = NULL;
-    self->f[F_STATUS] = Py_NewRef(cls.status[ev->status]);
-    self->f[F_SIGN_TS] = NULL;
-    self->f[F_PROBLEM] = Py_NewRef(cls.reason[ev->reason]);
-    PyObject_GC_Track(self);
-    return (PyObject *)self;
-}
-
-static PyObject *frame_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
-{
-    static char *kwlist[] = {"raw", "header", "message", "status", "sign_ts", "problem", NULL};
-    PyObject *v[N_FIELDS];
-    FrameObject *self;
-    Py_ssize_t i;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOO:Frame", kwlist, &v[0], &v[1], &v[2],
-                                     &v[3], &v[4], &v[5])) {
-        return NULL;
-    }
-    self = PyObject_GC_New(FrameObject, type);
-    if (self == NULL) {
-        return NULL;
-    }
-    for (i = 0; i < N_FIELDS; i++) {
-        self->f[i] = Py_NewRef(v[i]);
-    }
-    PyObject_GC_Track(self);
-    return (PyObject *)self;
-}
-
-static int frame_traverse(FrameObject *self, visitproc visit, void *arg)
-{
-    Py_ssize_t i;
-    for (i = 0; i < N_FIELDS; i++) {
-        Py_VISIT(self->f[i]);
-    }
-    return 0;
-}
-
-static int frame_clear(FrameObject *self)
-{
-    Py_ssize_t i;
-    for (i = 0; i < N_FIELDS; i++) {
-        Py_CLEAR(self->f[i]);
-    }
-    return 0;
-}
-
-static void frame_dealloc(FrameObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    frame_clear(self);
-    PyObject_GC_Del(self);
-}
-
-static Py_ssize_t frame_len(PyObject *self)
-{
-    (void)self;
-    return N_FIELDS;
-}
-
-static PyObject *frame_item(PyObject *self, Py_ssize_t i)
-{
-    if (i < 0 || i >= N_FIELDS) {
-        PyErr_SetString(PyExc_IndexError, "Frame index out of range");
-        return NULL;
-    }
-    return frame_field((FrameObject *)self, i);
-}
-
-static PyObject *frame_subscript(PyObject *self, PyObject *key)
-{
-    PyObject *t, *out;
-    if (PyIndex_Check(key)) {
-        Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
-        if (i == -1 && PyErr_Occurred()) {
-            return NULL;
-        }
-        return frame_item(self, i < 0 ? i + N_FIELDS : i);
-    }
-    t = frame_as_tuple((FrameObject *)self);
-    if (t == NULL) {
-        return NULL;
-    }
-    out = PyObject_GetItem(t, key);
-    Py_DECREF(t);
-    return out;
-}
-
-/* Compares and hashes as the 6-tuple, as the NamedTuple it replaces. */
-static PyObject *frame_richcompare(PyObject *self, PyObject *other, int op)
-{
-    PyObject *a, *b, *out;
-    if (!PyTuple_Check(other) && !PyObject_TypeCheck(other, &FrameType)) {
-        Py_RETURN_NOTIMPLEMENTED;
-    }
-    a = frame_as_tuple((FrameObject *)self);
-    if (a == NULL) {
-        return NULL;
-    }
-    b = PyTuple_Check(other) ? Py_NewRef(other) : frame_as_tuple((FrameObject *)other);
-    if (b == NULL) {
-        Py_DECREF(a);
-        return NULL;
-    }
-    out = PyObject_RichCompare(a, b, op);
-    Py_DECREF(a);
-    Py_DECREF(b);
-    return out;
-}
-
-static Py_hash_t frame_hash(PyObject *self)
-{
-    PyObject *t = frame_as_tuple((FrameObject *)self);
-    Py_hash_t h;
-    if (t == NULL) {
-        return -1;
-    }
-    h = PyObject_Hash(t);
-    Py_DECREF(t);
-    return h;
-}
-
-static PyObject *frame_repr(PyObject *self)
-{
-    PyObject *t = frame_as_tuple((FrameObject *)self), *out;
-    if (t == NULL) {
-        return NULL;
-    }
-    out = PyUnicode_FromFormat("Frame(raw=%R, header=%R, message=%R, status=%R, sign_ts=%R, "
-                               "problem=%R)",
-                               PyTuple_GET_ITEM(t, 0), PyTuple_GET_ITEM(t, 1),
-                               PyTuple_GET_ITEM(t, 2), PyTuple_GET_ITEM(t, 3),
-                               PyTuple_GET_ITEM(t, 4), PyTuple_GET_ITEM(t, 5));
-    Py_DECREF(t);
-    return out;
-}
-
-static PyObject *frame_asdict(PyObject *self, PyObject *unused)
-{
-    PyObject *d = PyDict_New(), *v;
-    Py_ssize_t i;
-    (void)unused;
-    for (i = 0; d != NULL && i < N_FIELDS; i++) {
-        v = frame_field((FrameObject *)self, i);
-        if (v == NULL || PyDict_SetItemString(d, FIELD_NAMES[i], v) < 0) {
-            Py_CLEAR(d);
-        }
-        Py_XDECREF(v);
-    }
-    return d;
-}
-
-static PyObject *frame_replace(PyObject *self, PyObject *args, PyObject *kwds)
-{
-    PyObject *d, *t = NULL, *out = NULL;
-    Py_ssize_t i;
-    if (PyTuple_GET_SIZE(args) != 0) {
-        PyErr_SetString(PyExc_TypeError, "_replace() takes keyword arguments only");
-        return NULL;
-    }
-    d = frame_asdict(self, NULL);
-    if (d == NULL || (kwds != NULL && PyDict_Merge(d, kwds, 1) < 0)) {
-        Py_XDECREF(d);
-        return NULL;
-    }
-    if (PyDict_GET_SIZE(d) != N_FIELDS) {
-        PyErr_Format(PyExc_ValueError, "Got unexpected field names: %R", kwds);
-        Py_DECREF(d);
-        return NULL;
-    }
-    t = PyTuple_New(N_FIELDS);
-    for (i = 0; t != NULL && i < N_FIELDS; i++) {
-        PyObject *v = PyDict_GetItemString(d, FIELD_NAMES[i]);
-        PyTuple_SET_ITEM(t, i, Py_NewRef(v));
-    }
-    if (t != NULL) {
-        out = frame_new(Py_TYPE(self), t, NULL);
-    }
-    Py_XDECREF(t);
-    Py_DECREF(d);
-    return out;
-}
-
-static PyObject *frame_reduce(PyObject *self, PyObject *unused)
-{
-    PyObject *t = frame_as_tuple((FrameObject *)self);
-    (void)unused;
-    if (t == NULL) {
-        return NULL;
-    }
-    return Py_BuildValue("(ON)", (PyObject *)Py_TYPE(self), t);
-}
-
-static PyGetSetDef frame_getset[] = {
-    {"raw", frame_get, NULL, "the decoded frame, CRC included: the evidence bytes", (void *)F_RAW},
-    {"header", frame_get, NULL, "frame.Header (built on first access)", (void *)F_HEADER},
-    {"message", frame_get, NULL, "the message, or Opaque (built on first access)",
-     (void *)F_MESSAGE},
-    {"status", frame_get, NULL, "FrameStatus", (void *)F_STATUS},
-    {"sign_ts", frame_get, NULL, "signing timestamp, None when unsigned", (void *)F_SIGN_TS},
-    {"problem", frame_get, NULL, "BridgeReason.BAD_PAYLOAD or None", (void *)F_PROBLEM},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyMethodDef frame_methods[] = {
-    {"_asdict", frame_asdict, METH_NOARGS, "the fields as a dict"},
-    {"_replace", (PyCFunction)(void (*)(void))frame_replace, METH_VARARGS | METH_KEYWORDS,
-     "a copy with some fields replaced"},
-    {"__reduce__", frame_reduce, METH_NOARGS, NULL},
-    {NULL, NULL, 0, NULL},
-};
-
-static PySequenceMethods frame_as_sequence = {
-    .sq_length = frame_len,
-    .sq_item = frame_item,
-};
-
-static PyMappingMethods frame_as_mapping = {
-    .mp_length = frame_len,
-    .mp_subscript = frame_subscript,
-};
-
-static PyTypeObject FrameType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "firmware_bridge.decoder.Frame",
-    .tp_doc = "One intact frame. `raw` is the decoded frame, CRC included: the evidence bytes.",
-    .tp_basicsize = sizeof(FrameObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_new = frame_new,
-    .tp_dealloc = (destructor)frame_dealloc,
-    .tp_traverse = (traverseproc)frame_traverse,
-    .tp_clear = (inquiry)frame_clear,
-    .tp_getset = frame_getset,
-    .tp_methods = frame_methods,
-    .tp_as_sequence = &frame_as_sequence,
-    .tp_as_mapping = &frame_as_mapping,
-    .tp_richcompare = frame_richcompare,
-    .tp_hash = frame_hash,
-    .tp_repr = frame_repr,
-};
 
 /* ---- Decoder ---------------------------------------------------------------------------- */
 typedef struct {
@@ -824,7 +625,7 @@ static PyObject *decoder_feed(PyObject *op, PyObject *data)
                  (size_t)view.len);
     while (vnb_rx_next(&self->rx, &ev)) {
         if (ev.kind == VNB_EV_FRAME) {
-            frame = frame_new_decoded(&ev);
+            frame = build_frame(&ev);
             if (frame == NULL || PyList_Append(out, frame) < 0) {
                 Py_XDECREF(frame);
                 goto fail;
@@ -922,17 +723,28 @@ static PyTypeObject DecoderType = {
 };
 
 /* ---- Module -------------------------------------------------------------------------------- */
-static PyObject *crc32c(PyObject *module, PyObject *data)
+static PyObject *crc_of(PyObject *data, uint32_t (*crc)(const uint8_t *, size_t))
 {
     Py_buffer view;
-    uint32_t crc;
-    (void)module;
+    uint32_t got;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    crc = vnb_crc32c_fast((const uint8_t *)view.buf, (size_t)view.len);
+    got = crc((const uint8_t *)view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
-    return PyLong_FromUnsignedLong(crc);
+    return PyLong_FromUnsignedLong(got);
+}
+
+static PyObject *crc32c(PyObject *module, PyObject *data)
+{
+    (void)module;
+    return crc_of(data, vnb_crc32c_fast);
+}
+
+static PyObject *crc32c_slice8(PyObject *module, PyObject *data)
+{
+    (void)module;
+    return crc_of(data, vnb_crc32c_slice8);
 }
 
 static PyObject *utf8_valid(PyObject *module, PyObject *data)
@@ -950,7 +762,8 @@ static PyObject *utf8_valid(PyObject *module, PyObject *data)
 
 static PyMethodDef module_methods[] = {
     {"bind", bind, METH_VARARGS, "hand over the classes the decoder builds (once, decoder.py)"},
-    {"crc32c", crc32c, METH_O, "CRC-32C of a buffer (slice-by-8; for the tests)"},
+    {"crc32c", crc32c, METH_O, "CRC-32C of a buffer, as the decoder computes it (for the tests)"},
+    {"crc32c_slice8", crc32c_slice8, METH_O, "CRC-32C of a buffer, portable C (for the tests)"},
     {"utf8_valid", utf8_valid, METH_O, "the UTF-8 check of log text (for the tests)"},
     {NULL, NULL, 0, NULL},
 };
@@ -963,37 +776,16 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__fastdecode(void)
 {
-    PyObject *m, *fields;
-    Py_ssize_t i;
+    PyObject *m;
     vnb_rx_tables_init();
-    if (PyType_Ready(&FrameType) < 0 || PyType_Ready(&DecoderType) < 0) {
+    if (PyType_Ready(&DecoderType) < 0) {
         return NULL;
     }
-    fields = PyTuple_New(N_FIELDS);
-    if (fields == NULL) {
-        return NULL;
-    }
-    for (i = 0; i < N_FIELDS; i++) {
-        PyObject *name = PyUnicode_InternFromString(FIELD_NAMES[i]);
-        if (name == NULL) {
-            Py_DECREF(fields);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(fields, i, name);
-    }
-    if (PyDict_SetItemString(FrameType.tp_dict, "_fields", fields) < 0 ||
-        PyDict_SetItemString(FrameType.tp_dict, "__match_args__", fields) < 0) {
-        Py_DECREF(fields);
-        return NULL;
-    }
-    Py_DECREF(fields);
-    PyType_Modified(&FrameType);
     m = PyModule_Create(&module_def);
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(m, "Frame", (PyObject *)&FrameType) < 0 ||
-        PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0) {
+    if (PyModule_AddObjectRef(m, "Decoder", (PyObject *)&DecoderType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

