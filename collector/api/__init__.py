@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): app factory, routes, signed-request authentication. May import the rest of the collector."""

@@ -1,0 +1,1 @@
+"""The human-readable HTML report built from a verified bundle. Imports only notary_core and the verifier."""
