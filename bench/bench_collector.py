@@ -26,12 +26,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector import limits
-from collector.anchor_evm import EvmAnchor, deploy
-from collector.backends import open_store
-from collector.checkpoints import checkpoint_now
-from collector.ingest import Ingestor
-from collector.leaves import batch_leaf
-from collector.store import Store
+from collector.ingest.pipeline import Ingestor
+from collector.log.anchor_evm import EvmAnchor, deploy
+from collector.log.checkpoints import checkpoint_now
+from collector.log.leaves import batch_leaf
+from collector.store.base import Store
+from collector.store.open import open_store
 from notary_core import cose
 from notary_core.batch import leaf_hashes, seal
 from notary_core.checkpoint import NoteSigner

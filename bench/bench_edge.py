@@ -30,11 +30,11 @@ def ours(out: mp.Queue) -> None:  # type: ignore[type-arg]
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     from edge_agent.batcher import Batcher, Chunk
-    from edge_agent.can_python_can import replay
     from edge_agent.config import SourceConfig
     from edge_agent.sealer import Identity, Sealer
-    from edge_agent.source import Emitter
-    from edge_agent.spool_sqlite import Spool
+    from edge_agent.sources.base import Emitter
+    from edge_agent.sources.can import replay
+    from edge_agent.spool import Spool
     from notary_core import cose
     from notary_core.records import ClockSource
 

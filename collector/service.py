@@ -13,14 +13,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from collector.anchor import Anchorer, AnchorUnavailable
-from collector.anchor_evm import EvmAnchor
-from collector.backends import open_store
-from collector.checkpoints import checkpoint_now
-from collector.ingest import Ingestor
-from collector.mqtt_ingest import MqttIngest
+from collector.ingest.mqtt import MqttIngest
+from collector.ingest.pipeline import Ingestor
+from collector.log.anchor import Anchorer, AnchorUnavailable
+from collector.log.anchor_evm import EvmAnchor
+from collector.log.checkpoints import checkpoint_now
 from collector.settings import Settings
-from collector.store import Store
+from collector.store.base import Store
+from collector.store.open import open_store
 from notary_core.errors import Unreachable
 
 log = logging.getLogger(__name__)

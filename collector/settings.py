@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector import limits
-from collector.mqtt_ingest import MqttSettings
+from collector.ingest.mqtt import MqttSettings
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
 

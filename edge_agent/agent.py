@@ -17,15 +17,15 @@ from importlib import metadata
 
 from edge_agent import device_key, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
-from edge_agent.can_python_can import CanBusSource, ReplaySource
 from edge_agent.clock import ClockWatch
 from edge_agent.config import Config, SourceConfig
 from edge_agent.delivery import Delivery
 from edge_agent.limits import AGENT_STREAM, CAPTURE_QUEUE_CHUNKS
-from edge_agent.mqtt_publisher import MqttPublisher
+from edge_agent.publisher import MqttPublisher
 from edge_agent.sealer import Identity, Sealer
-from edge_agent.source import Emitter, Source
-from edge_agent.spool_sqlite import SPOOL_STREAM, Spool
+from edge_agent.sources.base import Emitter, Source
+from edge_agent.sources.can import CanBusSource, ReplaySource
+from edge_agent.spool import SPOOL_STREAM, Spool
 from notary_core import records as rec
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.receipt import open_receipt
@@ -47,10 +47,10 @@ def make_source(cfg: SourceConfig, clock: rec.ClockSource) -> Source:
     if cfg.type == "can":
         return CanBusSource(cfg, clock)
     if cfg.type == "nmea":
-        from edge_agent.nmea_serial import NmeaSerialSource  # noqa: PLC0415 - pyserial only here
+        from edge_agent.sources.nmea import NmeaSerialSource  # noqa: PLC0415 - pyserial only here
 
         return NmeaSerialSource(cfg, clock)
-    from edge_agent.bridge_serial import BridgeSerialSource  # noqa: PLC0415
+    from edge_agent.sources.bridge import BridgeSerialSource  # noqa: PLC0415
 
     return BridgeSerialSource(cfg, clock)
 

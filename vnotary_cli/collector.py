@@ -16,13 +16,13 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from collector import access_flows
-from collector.access import PARTY_ROLES
-from collector.backends import open_store
-from collector.checkpoints import checkpoint_now
+from collector.access import flows as access_flows
+from collector.access.rules import PARTY_ROLES
+from collector.access.store import OPEN_END, AccessStore, Party
+from collector.log.checkpoints import checkpoint_now
 from collector.settings import Settings, write_key
-from collector.store import AnchorRow
-from collector.store_access import OPEN_END, AccessStore, Party
+from collector.store.base import AnchorRow
+from collector.store.open import open_store
 from notary_core import cose
 from notary_core.grant import thumbprint
 
@@ -109,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     """The HTTP API (log, registry, grants, evidence) under uvicorn, on one address."""
     import uvicorn  # noqa: PLC0415 (only the API host needs it)
 
-    from collector.api import create_app  # noqa: PLC0415
+    from collector.api.app import create_app  # noqa: PLC0415
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(Settings.load(args.config))

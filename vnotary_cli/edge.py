@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from edge_agent import config  # noqa: PLC0415
-    from edge_agent.spool_sqlite import Spool  # noqa: PLC0415
+    from edge_agent.spool import Spool  # noqa: PLC0415
 
     cfg = config.load(args.config)
     if not cfg.spool_path.exists():

@@ -1,8 +1,9 @@
 """`vnotary`: one command, one subcommand per part of the system.
 
-Each part lives in its own module here (`vnotary_cli/<name>.py`) with a
-`register(subparsers)` function; the module is imported only when present, so a gateway
-installed with `vnotary[edge]` never imports the collector's dependencies.
+Each part lives in its own module here (`vnotary_cli/<name>.py`, the demo in
+`vnotary_cli/demo/run.py`) with a `register(subparsers)` function; the module is imported
+only when present, so a gateway installed with `vnotary[edge]` never imports the
+collector's dependencies.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ from collections.abc import Callable
 
 from notary_core.errors import NotaryError
 
-# Order is the order `vnotary --help` lists them in.
-PARTS = ("edge", "bridge", "collector", "verify", "report", "demo", "sim")
+# Command -> module; the order is the order `vnotary --help` lists them in.
+PARTS = {
+    "edge": "vnotary_cli.edge",
+    "bridge": "vnotary_cli.bridge",
+    "collector": "vnotary_cli.collector",
+    "verify": "vnotary_cli.verify",
+    "report": "vnotary_cli.report",
+    "demo": "vnotary_cli.demo.run",
+    "sim": "vnotary_cli.sim",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,11 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Vehicle data notarization: capture, seal, collect, anchor, verify.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in PARTS:
+    for name, path in PARTS.items():
         try:
-            module = importlib.import_module(f"vnotary_cli.{name}")
+            module = importlib.import_module(path)
         except ModuleNotFoundError as exc:
-            if exc.name in (f"vnotary_cli.{name}",):
+            if exc.name == path:
                 continue  # this part is not built yet
             # The part exists but its optional dependencies are not installed.
             sub.add_parser(name, help=f"(unavailable: missing dependency {exc.name})")

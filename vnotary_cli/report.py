@@ -1,11 +1,11 @@
-"""`vnotary report`: the human evidence report (verifier/report.py), registered in the CLI."""
+"""`vnotary report`: the human evidence report (verifier/report/build.py), registered in the CLI."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from verifier.report import add_arguments, run
+from verifier.report.build import add_arguments, run
 
 
 def register(sub: Any) -> None:

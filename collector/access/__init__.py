@@ -1,1 +1,4 @@
-"""Owners, grants, reads and evidence: the pure rules (rules.py) and the flows and storage around them. Imports nothing from collector.api."""
+"""Owners, grants, reads and evidence: pure rules (rules.py), flows and their storage.
+
+Imports notary_core, collector.store and collector.log; nothing from collector.api.
+"""

@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from collector import access_flows, tlog
-from collector.access import AccessReason, NotAnchored, NotFound
-from collector.signals import SignalDecoder
-from collector.store_access import AccessTx
+from collector.access import flows as access_flows
+from collector.access.rules import AccessReason, NotAnchored, NotFound
+from collector.access.signals import SignalDecoder
+from collector.access.store import AccessTx
+from collector.log import tree as tlog
 from notary_core import batch, bundle, cose, logleaf
 from notary_core.errors import Reason
 from notary_core.header import SignedHeader

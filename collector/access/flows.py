@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from collector import access
-from collector.access import AccessReason, Conflict, Forbidden, NotFound
-from collector.store_access import AccessRequest, AccessTx, GrantRow, Party, Period
+from collector.access import rules as access
+from collector.access.rules import AccessReason, Conflict, Forbidden, NotFound
+from collector.access.store import AccessRequest, AccessTx, GrantRow, Party, Period
 from notary_core.errors import BadData, Reason
 from notary_core.grant import Grant, open_grant
 from notary_core.logleaf import AccessAction, AccessEvent

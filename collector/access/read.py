@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collector import access_flows
-from collector.evidence_build import Ask
-from collector.signals import SignalDecoder
-from collector.store_access import AccessTx
+from collector.access import flows as access_flows
+from collector.access.evidence import Ask
+from collector.access.signals import SignalDecoder
+from collector.access.store import AccessTx
 from notary_core import batch, grant, logleaf
 from notary_core import records as rec
 from notary_core.errors import BadData, Reason

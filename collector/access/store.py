@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from collector.auth_http import Unauthorized
-from collector.store import BatchRow, DeviceKey, Store, Tx, decompress
+from collector.api.signatures import Unauthorized
+from collector.store.base import BatchRow, DeviceKey, Store, Tx, decompress
 from notary_core.errors import Reason
 from notary_core.logleaf import AccessEvent
 

@@ -1,1 +1,4 @@
-"""The HTTP API (FastAPI): app factory, routes, signed-request authentication. May import the rest of the collector."""
+"""The HTTP API (FastAPI): app factory, routes, signed-request authentication.
+
+May import the rest of the collector and notary_core.
+"""

@@ -12,11 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from collector import access_flows as flows
-from collector import evidence_build, records_read, tlog
-from collector.access import Forbidden, NotAnchored
-from collector.api_deps import AccessDep, CallerDep, StoreDep, need, raw_key
-from collector.api_models import (
+from collector.access import evidence as evidence_build
+from collector.access import flows
+from collector.access import read as records_read
+from collector.access.rules import Forbidden, NotAnchored
+from collector.access.store import OPEN_END, AccessRequest, Party
+from collector.api.deps import AccessDep, CallerDep, StoreDep, need, raw_key
+from collector.api.models import (
     AccessRequestIn,
     DenyIn,
     DeviceKeyIn,
@@ -28,8 +30,8 @@ from collector.api_models import (
     RecordsIn,
     VehicleIn,
 )
-from collector.checkpoints import checkpoint_now
-from collector.store_access import OPEN_END, AccessRequest, Party
+from collector.log import tree as tlog
+from collector.log.checkpoints import checkpoint_now
 from notary_core import cose
 from notary_core.bundle import BUNDLE_CONTENT_TYPE
 from notary_core.errors import BadData, Reason

@@ -1,5 +1,5 @@
 """The collector's HTTP API: the log (checkpoint, entries, proofs, anchors), the trust file,
-and the access routes (collector/api_access.py: registry, grants, access log, evidence).
+and the access routes (collector/api/access.py: registry, grants, access log, evidence).
 
 `create_app(settings)` builds everything per app (no import-time globals); the store is
 opened in the lifespan and reached through a typed dependency. Errors are mapped to HTTP
@@ -19,15 +19,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from collector.access import Conflict, Forbidden, NotAnchored, NotFound
-from collector.api_access import access_router
-from collector.api_deps import StoreDep, raw_key
-from collector.auth_http import Unauthorized
-from collector.backends import open_store
-from collector.evidence_build import Issuer
-from collector.leaves import LeafType
+from collector.access.evidence import Issuer
+from collector.access.rules import Conflict, Forbidden, NotAnchored, NotFound
+from collector.access.signals import SignalDecoder
+from collector.api.access import access_router
+from collector.api.deps import StoreDep, raw_key
+from collector.api.signatures import Unauthorized
+from collector.log.leaves import LeafType
 from collector.settings import Settings
-from collector.signals import SignalDecoder
+from collector.store.open import open_store
 from notary_core import limits
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.grant import thumbprint

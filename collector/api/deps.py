@@ -15,11 +15,11 @@ from typing import Annotated
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import Depends, Request
 
-from collector.access import AccessReason, Forbidden
-from collector.auth_http import Unauthorized, parse_signature
+from collector.access.rules import AccessReason, Forbidden
+from collector.access.store import AccessStore, Party
+from collector.api.signatures import Unauthorized, parse_signature
 from collector.settings import Settings
-from collector.store import Store
-from collector.store_access import AccessStore, Party
+from collector.store.base import Store
 from notary_core.errors import Reason
 from notary_core.grant import thumbprint
 

@@ -1,1 +1,4 @@
-"""MQTT ingest and the verify-then-store pipeline. May import notary_core, collector.store, collector.log and the collector's top-level modules."""
+"""MQTT ingest and the verify-then-store pipeline.
+
+Imports notary_core, collector.store, collector.log and collector's top-level modules.
+"""

@@ -26,7 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from collector import limits
-from collector.ingest import Ingestor, Outcome, receipt_topic
+from collector.ingest.pipeline import Ingestor, Outcome, receipt_topic
 from notary_core.errors import Unreachable
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from collector import limits
-from collector.store import BatchRow, DeviceKey, IngestGroup, Store, compress
+from collector.store.base import BatchRow, DeviceKey, IngestGroup, Store, compress
 from notary_core import cose
 from notary_core import limits as core_limits
 from notary_core.batch import SealedBatch

@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, replace
 
-from collector.store import AnchorRow, Store
+from collector.store.base import AnchorRow, Store
 from notary_core.errors import Unreachable
 
 

@@ -19,9 +19,9 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import TxParams
 
-from collector.anchor import Anchor, AnchorUnavailable, Head, Mined
+from collector.log.anchor import Anchor, AnchorUnavailable, Head, Mined
 
-ARTIFACT = Path(__file__).resolve().parent.parent / "contracts" / "Anchor.json"
+ARTIFACT = Path(__file__).resolve().parents[2] / "contracts" / "Anchor.json"
 ANCHOR_GAS = 40_000  # measured ~24k; explicit so a send needs no estimate round trip
 LOG_SPAN = 5_000
 """Blocks per eth_getLogs request: public endpoints refuse wide ranges (often > 10,000)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collector.store import CheckpointRow, Store
+from collector.store.base import CheckpointRow, Store
 from notary_core.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 
 

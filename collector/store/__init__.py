@@ -1,1 +1,4 @@
-"""Durable storage of batches, quarantine and the log: one interface, SQLite and PostgreSQL backends. Imports nothing from collector.api or collector.access."""
+"""Durable storage of batches, quarantine and the log: SQLite and PostgreSQL backends.
+
+Imports notary_core and collector.log.tree; nothing from collector.api or collector.access.
+"""

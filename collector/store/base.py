@@ -14,8 +14,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from collector import tlog
-from collector.leaves import RegistryAction, RegistryEvent, batch_leaf, leaf_hash
+from collector.log import tree as tlog
+from collector.log.leaves import RegistryAction, RegistryEvent, batch_leaf, leaf_hash
 from notary_core.errors import BadData, Reason
 
 Row = tuple[Any, ...]

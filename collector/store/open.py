@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collector.store import Store
-from collector.store_postgres import PostgresStore
-from collector.store_sqlite import SqliteStore
+from collector.store.base import Store
+from collector.store.postgres import PostgresStore
+from collector.store.sqlite import SqliteStore
 
 
 async def open_store(url: str) -> Store:

@@ -9,8 +9,9 @@ from typing import Any
 
 import psycopg
 
-from collector import schema, tlog
-from collector.store import Row, Store, Tx
+from collector.log import tree as tlog
+from collector.store import schema
+from collector.store.base import Row, Store, Tx
 from notary_core.errors import Unreachable
 
 MIGRATION_LOCK = 7236

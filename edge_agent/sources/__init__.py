@@ -1,1 +1,4 @@
-"""The agent's inputs: CAN through python-can, NMEA and the sensor board on serial. May import firmware_bridge and notary_core."""
+"""The agent's inputs: CAN through python-can, NMEA and the sensor board on serial.
+
+Imports notary_core, firmware_bridge and edge_agent's own modules.
+"""

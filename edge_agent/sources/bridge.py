@@ -18,7 +18,7 @@ import threading
 import time
 
 from edge_agent.config import SourceConfig
-from edge_agent.source import Emitter, Source
+from edge_agent.sources.base import Emitter, Source
 from firmware_bridge import messages as msg
 from firmware_bridge.decoder import Counters, FrameStatus, StreamDecoder
 from firmware_bridge.nmea import check_sentence

@@ -18,7 +18,7 @@ from typing import Any
 import can
 
 from edge_agent.config import SourceConfig
-from edge_agent.source import Emitter, Source
+from edge_agent.sources.base import Emitter, Source
 from notary_core import records as rec
 from notary_core.errors import BadData
 

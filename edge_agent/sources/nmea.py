@@ -14,7 +14,7 @@ import time
 import serial
 
 from edge_agent.config import SourceConfig
-from edge_agent.source import Emitter, Source
+from edge_agent.sources.base import Emitter, Source
 from firmware_bridge.nmea import check_sentence
 from notary_core import limits
 from notary_core import records as rec

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.store_access import AccessStore, GrantRow
+from collector.access.store import AccessStore, GrantRow
 from notary_core.grant import Grant
 from notary_core.logleaf import AccessAction, AccessEvent
 from tests.access.world import SEC, World, world

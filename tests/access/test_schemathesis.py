@@ -21,8 +21,8 @@ import schemathesis
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, settings
 
-from collector.api import create_app
-from collector.auth_http import sign_request
+from collector.api.app import create_app
+from collector.api.signatures import sign_request
 from collector.settings import AccessSettings, Settings, write_key
 from tests.access.world import DBC, ROLES, VEHICLE, raw_pub, tp
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.auth_http import sign_request
+from collector.api.signatures import sign_request
 from tests.access.world import VEHICLE, world
 
 pytestmark = pytest.mark.anyio

@@ -18,13 +18,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import FastAPI
 
-from collector.anchor import Anchor, Anchorer, Head, Mined
-from collector.api import create_app
-from collector.auth_http import sign_request
-from collector.checkpoints import checkpoint_now
-from collector.ingest import Ingestor
+from collector.api.app import create_app
+from collector.api.signatures import sign_request
+from collector.ingest.pipeline import Ingestor
+from collector.log.anchor import Anchor, Anchorer, Head, Mined
+from collector.log.checkpoints import checkpoint_now
 from collector.settings import AccessSettings, Settings, write_key
-from collector.store import Store
+from collector.store.base import Store
 from notary_core import grant
 from notary_core.records import decode
 from tests.collector.fleet import Device, load_can_records

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.backends import open_store
-from collector.store import Store
+from collector.store.base import Store
+from collector.store.open import open_store
 from tests.collector.fleet import load_can_records
 from tests.infra.postgres import PgCluster, pg_cluster
 

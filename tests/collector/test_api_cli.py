@@ -15,8 +15,8 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from collector.api import create_app
-from collector.leaves import leaf_hash
+from collector.api.app import create_app
+from collector.log.leaves import leaf_hash
 from collector.settings import Settings
 from notary_core import merkle
 from notary_core.checkpoint import NoteVerifier, open_checkpoint

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from collector.backends import open_store
-from collector.ingest import Ingestor, Outcome
-from collector.store import Store
+from collector.ingest.pipeline import Ingestor, Outcome
+from collector.store.base import Store
+from collector.store.open import open_store
 from notary_core import cose
 from notary_core.batch import SealedBatch
 from notary_core.receipt import open_receipt
@@ -158,9 +158,9 @@ async def test_the_mixed_groups_cover_every_case(store: Store, records: list[byt
 
 CHILD = """
 import asyncio, os, pickle, signal, sys
-from collector import store as store_module
-from collector.backends import open_store
-from collector.ingest import Ingestor
+from collector.store import base as store_module
+from collector.store.open import open_store
+from collector.ingest.pipeline import Ingestor
 from notary_core import cose
 from cryptography.hazmat.primitives.asymmetric import ed25519
 

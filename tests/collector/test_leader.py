@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.backends import open_store
-from collector.leaves import batch_leaf
+from collector.log.leaves import batch_leaf
 from collector.settings import Settings, write_key
+from collector.store.open import open_store
 from notary_core.checkpoint import NoteVerifier, open_checkpoint
 from notary_core.errors import BadData
 from tests.infra.postgres import PgCluster

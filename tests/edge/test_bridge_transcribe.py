@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge_agent.bridge_serial import _transcribe
+from edge_agent.sources.bridge import _transcribe
 from firmware_bridge import messages as msg
 from notary_core import records as rec
 

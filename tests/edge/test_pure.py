@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from edge_agent.batcher import Batcher, Chunk
 from edge_agent.clock import ClockWatch
 from edge_agent.delivery import Delivery
-from edge_agent.nmea_serial import sentence_records
 from edge_agent.sealer import ChainHead, Identity, Sealer
-from edge_agent.spool_sqlite import Spool
+from edge_agent.sources.nmea import sentence_records
+from edge_agent.spool import Spool
 from notary_core import cose
 from notary_core.records import ClockSource, NmeaStatus
 

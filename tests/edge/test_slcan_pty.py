@@ -18,9 +18,9 @@ from pathlib import Path
 import can
 
 from edge_agent.batcher import Chunk
-from edge_agent.can_python_can import CanBusSource
 from edge_agent.config import SourceConfig
-from edge_agent.source import Emitter
+from edge_agent.sources.base import Emitter
+from edge_agent.sources.can import CanBusSource
 from notary_core import records as rec
 
 TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"

@@ -1,6 +1,6 @@
 """Find the report's figures in a screenshot by their fill colours, and measure their ink.
 
-The map and the plot areas have fill colours used nowhere else (verifier/report_html.py's
+The map and the plot areas have fill colours used nowhere else (verifier/report/html.py's
 `.map-bg` and `.plot-bg`), so their pixels locate the figures without any layout knowledge.
 """
 

@@ -10,10 +10,10 @@ import pytest
 from notary_core.evidence import verify_bundle
 from tests.core.bundle_factory import build, make_world
 from tests.report.rich_bundle import build_rich
-from verifier.report import generate
-from verifier.report_data import extract, utc
-from verifier.report_nmea import checksum_ok, parse_fix
-from verifier.report_svg import _decimate, nice_ticks
+from verifier.report.build import generate
+from verifier.report.data import extract, utc
+from verifier.report.nmea import checksum_ok, parse_fix
+from verifier.report.svg import _decimate, nice_ticks
 from vnotary_cli.main import main
 
 NMEA = Path(__file__).resolve().parents[3] / "shared/data/nmea/gpsd-ublox-neo-m9n-nmea.log"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from collector.anchor_evm import EvmAnchor, deploy
+from collector.log.anchor_evm import EvmAnchor, deploy
 from notary_core import bundle
 from tests.core.bundle_factory import World, build, make_world
 from tests.infra.anvil import DEV_KEY, anvil_node

@@ -1,1 +1,4 @@
-"""The human-readable HTML report built from a verified bundle. Imports only notary_core and the verifier."""
+"""The human-readable HTML report, built from a verified bundle.
+
+Imports notary_core and the verifier only.
+"""

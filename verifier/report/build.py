@@ -5,7 +5,7 @@ GNSS track and signal plots, the device, hash chain, anchor and grants, the limi
 the commands to reproduce the verification. It loads nothing from the network: SVG and CSS
 are inline and a Content-Security-Policy forbids any fetch or script.
 
-    from verifier.report import generate
+    from verifier.report.build import generate
     html = generate(bundle_bytes, transcript, bundle_name="claim.vnb")
 """
 
@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 from notary_core.evidence import Transcript, Trust, verify_bundle
-from verifier import report_custody as custody
-from verifier import report_sections as sections
 from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
 from verifier.cli import EXIT_UNREADABLE, load_trust
-from verifier.report_data import extract, utc
-from verifier.report_html import page
-from verifier.report_svg import esc
+from verifier.report import custody, sections
+from verifier.report.data import extract, utc
+from verifier.report.html import page
+from verifier.report.svg import esc
 
 REPORT_VERSION = "1"
 

@@ -8,9 +8,9 @@ import shlex
 
 from notary_core import checkpoint, logleaf
 from notary_core.errors import BadData
-from verifier.report_data import ReportData, utc
-from verifier.report_html import kv, table
-from verifier.report_svg import esc
+from verifier.report.data import ReportData, utc
+from verifier.report.html import kv, table
+from verifier.report.svg import esc
 
 
 def anchor(d: ReportData) -> str:

@@ -20,7 +20,7 @@ from notary_core.bundle import EvidenceBundle, LoggedEntry, parse_bundle
 from notary_core.errors import BadData
 from notary_core.evidence import Transcript
 from notary_core.header import BatchHeader, SignedHeader, StreamCounters
-from verifier.report_nmea import Fix, parse_fix
+from verifier.report.nmea import Fix, parse_fix
 
 MAX_VIEW_POINTS = 1_000_000
 """A decoded signal longer than this is not plotted: an hour of a 100 Hz signal is 360k."""

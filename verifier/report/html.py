@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from verifier.report_svg import esc
+from verifier.report.svg import esc
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 

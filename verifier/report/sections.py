@@ -7,9 +7,9 @@ import hashlib
 from notary_core import cose, logleaf
 from notary_core.errors import BadData
 from notary_core.evidence import Status
-from verifier.report_data import ReportData, Series, utc
-from verifier.report_html import kv, table
-from verifier.report_svg import COLOURS, esc, line_chart, track_map
+from verifier.report.data import ReportData, Series, utc
+from verifier.report.html import kv, table
+from verifier.report.svg import COLOURS, esc, line_chart, track_map
 
 MAX_BATCH_ROWS = 400
 KMH_PER_MPS = 3.6

@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from verifier.report_data import Series, utc
-from verifier.report_nmea import Fix
+from verifier.report.data import Series, utc
+from verifier.report.nmea import Fix
 
 COLOURS = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
 MAX_PLOT_POINTS = 1500

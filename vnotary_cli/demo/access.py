@@ -1,7 +1,7 @@
 """The demo's people: an operator, an owner and an insurer talking to the collector's API.
 
 Every call is an HTTP request signed with the caller's own Ed25519 key (RFC 9421 through
-collector.auth_http); nobody holds a bearer token. The owner signs the grant (a compact
+collector.api.signatures); nobody holds a bearer token. The owner signs the grant (a compact
 JWS) with their key; the insurer downloads the bundle under it.
 """
 
@@ -20,13 +20,13 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from collector.auth_http import sign_request
-from collector.backends import open_store
+from collector.access.signals import SignalDecoder
+from collector.api.signatures import sign_request
 from collector.settings import Settings
-from collector.signals import SignalDecoder
+from collector.store.open import open_store
 from notary_core import batch
 from notary_core import grant as g
-from vnotary_cli.demo_stack import DemoError
+from vnotary_cli.demo.stack import DemoError
 
 SEC = 1_000_000_000
 DAY = 86_400 * SEC

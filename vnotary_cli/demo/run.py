@@ -27,8 +27,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from vnotary_cli.demo_access import Api, find_hardest_braking, grant_and_download
-from vnotary_cli.demo_stack import REPO, DemoError, Stack, free_port, port_open, wait_until
+from vnotary_cli.demo.access import Api, find_hardest_braking, grant_and_download
+from vnotary_cli.demo.stack import REPO, DemoError, Stack, free_port, port_open, wait_until
 
 ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
 FLEET_CA = REPO / "deploy" / "pki" / "fleet_ca.py"
@@ -111,7 +111,7 @@ def start_chain(stack: Stack) -> tuple[str, str]:
     wait_until("anvil", port_open(port), 20, proc)
     url = f"http://127.0.0.1:{port}"
     # Imported here: web3 is slow to import and `vnotary --help` should not pay for it.
-    from collector.anchor_evm import deploy  # noqa: PLC0415
+    from collector.log.anchor_evm import deploy  # noqa: PLC0415
 
     return url, asyncio.run(deploy(url, DEV_CHAIN_KEY))
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.backends import open_store
 from collector.service import Collector
 from collector.settings import Settings, write_key
+from collector.store.open import open_store
 from notary_core import cose
 from notary_core.receipt import Receipt, ReceiptStatus, open_receipt
 from tests.collector.fleet import T0, Device

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from collector.backends import open_store
-from collector.leaves import RegistryAction, RegistryEvent, batch_leaf, leaf_hash
-from collector.store import AnchorRow, BatchRow, CheckpointRow, Store
+from collector.log.leaves import RegistryAction, RegistryEvent, batch_leaf, leaf_hash
+from collector.store.base import AnchorRow, BatchRow, CheckpointRow, Store
+from collector.store.open import open_store
 from notary_core import merkle
 from notary_core.errors import BadData
 

@@ -10,9 +10,9 @@ import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from collector.backends import open_store
-from collector.ingest import Ingestor
-from collector.store import Store
+from collector.ingest.pipeline import Ingestor
+from collector.store.base import Store
+from collector.store.open import open_store
 from notary_core import cose, merkle
 from notary_core.batch import SealedBatch, encode_records_block
 from notary_core.receipt import ReceiptStatus, open_receipt

@@ -10,13 +10,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from web3 import Web3
 
-from collector import anchor_evm
-from collector.anchor import Anchorer, AnchorUnavailable
-from collector.anchor_evm import EvmAnchor, deploy, deploy_at, load_artifact
-from collector.backends import open_store
-from collector.checkpoints import checkpoint_now
-from collector.leaves import batch_leaf
-from collector.store import Store
+from collector.log import anchor_evm
+from collector.log.anchor import Anchorer, AnchorUnavailable
+from collector.log.anchor_evm import EvmAnchor, deploy, deploy_at, load_artifact
+from collector.log.checkpoints import checkpoint_now
+from collector.log.leaves import batch_leaf
+from collector.store.base import Store
+from collector.store.open import open_store
 from notary_core.checkpoint import NoteSigner
 from tests.infra.anvil import DEV_KEY, Anvil, anvil_node
 

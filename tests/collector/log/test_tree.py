@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector import tlog
-from collector.leaves import LeafType, RegistryAction, RegistryEvent, batch_leaf
+from collector.log import tree as tlog
+from collector.log.leaves import LeafType, RegistryAction, RegistryEvent, batch_leaf
 from notary_core import merkle
 from notary_core.errors import BadData
 
