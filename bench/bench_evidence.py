@@ -102,7 +102,7 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
             last_mono_ns=r.decode(chunk[-1]).mono_ns, first_utc_ns=sec * SEC,
             last_utc_ns=sec * SEC + SEC - 1, clock_source=r.ClockSource.GNSS,
             clock_uncertainty_ns=1_000_000, streams={}, agent_version="bench",
-            config_hash=bytes(32), key_id=b"")  # fmt: skip
+            config_hash=bytes(32), key_id=b"", counts={})  # fmt: skip
         sb = batch.seal(tmpl, chunk, os.urandom(32), device)
         prev = sb.signed.header_hash
         leaves.append(logleaf.batch_leaf(prev))

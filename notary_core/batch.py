@@ -16,8 +16,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from notary_core import cbor, cose, limits, merkle
+from notary_core import records as rec
 from notary_core.errors import BadData, Reason, too_large
-from notary_core.header import BatchHeader, SignedHeader
+from notary_core.header import BatchHeader, Counts, SignedHeader, item_key
 
 SEALED_BATCH_VERSION = 1
 
@@ -143,19 +144,40 @@ class SealedBatch:
                 expected=header.merkle_root,
                 calculated=calculated,
             )
+        check_counts(header, records)
         return records
+
+
+def item_counts(records: Sequence[bytes]) -> Counts:
+    """§4.3 counts: stream -> item key -> how many of the records are of that item."""
+    out: Counts = {}
+    scan = rec.scan
+    for r in records:
+        stream, _seq, can_id, flags = scan(r)
+        items = out.setdefault(stream, {})
+        key = item_key(can_id, flags)
+        items[key] = items.get(key, 0) + 1
+    return out
+
+
+def check_counts(header: BatchHeader, records: Sequence[bytes]) -> None:
+    """A version-2 header's counts must be the records' own (COUNT_MISMATCH otherwise)."""
+    if header.version >= 2 and header.counts != item_counts(records):
+        raise BadData(Reason.COUNT_MISMATCH, "the header's per-item counts are not the records'")
 
 
 def seal(
     template: BatchHeader, records: Sequence[bytes], salt_key: bytes, signer: cose.Signer
 ) -> SealedBatch:
-    """Sign a batch: `template` gives every header field but record_count, merkle_root and
-    key_id, which are computed here from the records, the salt key and the signer."""
+    """Sign a batch: `template` gives every header field but record_count, merkle_root,
+    key_id and (version 2) the per-item counts, computed here from the records, the salt
+    key and the signer."""
     header = replace(
         template,
         record_count=len(records),
         merkle_root=merkle_root(salt_key, records),
         key_id=signer.kid,
+        counts=item_counts(records) if template.version >= 2 else None,
     )
     signed = SignedHeader.sign(header, signer)
     return SealedBatch(signed, salt_key, encode_records_block(records))

@@ -15,6 +15,11 @@ import cbor2
 from notary_core.errors import BadData, Reason, too_large
 
 
+class NotCbor(BadData):
+    """The bytes are no CBOR data item at all (truncated, garbage): MALFORMED to most
+    callers, UNREADABLE to a reader of bundle files."""
+
+
 def dumps(value: Any) -> bytes:
     """Deterministic encoding of `value` (ints, bytes, text, lists, maps, tags)."""
     return bytes(cbor2.dumps(value, canonical=True))
@@ -28,7 +33,7 @@ def loads(data: bytes, limit: int, what: str, *, canonical: bool = True) -> Any:
     try:
         value = cbor2.loads(data)
     except Exception as exc:  # cbor2 raises several types (CBORDecodeError, ValueError, ...)
-        raise BadData(Reason.MALFORMED, f"{what} is not valid CBOR: {exc}") from None
+        raise NotCbor(Reason.MALFORMED, f"{what} is not valid CBOR: {exc}") from None
     if not canonical:
         return value
     try:

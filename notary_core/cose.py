@@ -170,12 +170,15 @@ def _protected_header(protected: bytes) -> dict[Any, Any]:
 
 
 def parse_sign1(data: bytes, limit: int) -> Sign1:
-    """Parse a (tagged or untagged) COSE_Sign1; bounded by `limit` bytes."""
+    """Parse a tagged COSE_Sign1 with an empty unprotected header (docs/protocol.md §4.2);
+    bounded by `limit` bytes. Untagged, or anything unprotected (a kid there included):
+    MALFORMED, so every field that matters is under the signature."""
     value: Any = cbor.loads(data, limit, "COSE_Sign1")
-    if isinstance(value, cbor2.CBORTag):
-        if value.tag != COSE_SIGN1_TAG:
-            raise BadData(Reason.MALFORMED, f"CBOR tag {value.tag} is not COSE_Sign1")
-        value = value.value
+    if not isinstance(value, cbor2.CBORTag):
+        raise BadData(Reason.MALFORMED, "COSE_Sign1 must carry tag 18")
+    if value.tag != COSE_SIGN1_TAG:
+        raise BadData(Reason.MALFORMED, f"CBOR tag {value.tag} is not COSE_Sign1")
+    value = value.value
     if not (isinstance(value, list | tuple) and len(value) == 4):
         raise BadData(Reason.MALFORMED, "COSE_Sign1 must be an array of 4")
     protected, unprotected, payload, signature = value
@@ -186,11 +189,13 @@ def parse_sign1(data: bytes, limit: int) -> Sign1:
         and isinstance(signature, bytes)
     ):
         raise BadData(Reason.MALFORMED, "COSE_Sign1 fields have the wrong types")
+    if unprotected:
+        raise BadData(Reason.MALFORMED, "COSE_Sign1 unprotected header must be empty")
     headers = _protected_header(protected)
-    alg = headers.get(_H_ALG, unprotected.get(_H_ALG))
+    alg = headers.get(_H_ALG)
     if alg not in (Alg.EDDSA, Alg.ES256):
         raise BadData(Reason.UNSUPPORTED_ALGORITHM, f"COSE alg {alg!r}")
-    kid = headers.get(_H_KID, unprotected.get(_H_KID, b""))
+    kid = headers.get(_H_KID, b"")
     cty = headers.get(_H_CTY)
     if not isinstance(kid, bytes) or not (cty is None or isinstance(cty, str)):
         raise BadData(Reason.MALFORMED, "kid or content type has the wrong type")

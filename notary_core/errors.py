@@ -62,6 +62,15 @@ class Reason(StrEnum):
     DELEGATION_WIDENS = "DELEGATION_WIDENS"  # a sub-grant broader than its parent
     NOT_OWNER = "NOT_OWNER"  # the granting key did not own the vehicle for that window
     UNTRUSTED = "UNTRUSTED"  # consistent, but tied to no key or chain the verifier trusts
+    UNREADABLE = "UNREADABLE"  # not an evidence bundle at all (no magic, truncated, not CBOR)
+    RECORD_WITHHELD = "RECORD_WITHHELD"  # (v2) fewer records of a granted item than counted
+    OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # (v2) a disclosed record where the window is not
+    ENTRY_OMITTED = "ENTRY_OMITTED"  # (v2) a chain of entries short of its proven head
+    WINDOW_OPEN = "WINDOW_OPEN"  # (v2, undecided) the window runs past the device's head
+    INDEX_MISMATCH = "INDEX_MISMATCH"  # (v2) index leaf, proof or link not what the leaves give
+    TIME_REGRESSION = "TIME_REGRESSION"  # (v2) a batch back-dated before its predecessor
+    FUTURE_TIME = "FUTURE_TIME"  # (v2) a batch dated after its arrival plus the tolerance
+    INTERNAL_ERROR = "INTERNAL_ERROR"  # the verifier itself failed: no verdict
     # Systems
     UNREACHABLE = "UNREACHABLE"
 

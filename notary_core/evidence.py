@@ -45,6 +45,8 @@ class Verdict(StrEnum):
     OK = "OK"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
+    UNREADABLE = "UNREADABLE"  # not a bundle at all: nothing was verified (exit 4)
+    ERROR = "ERROR"  # the verifier itself failed: no verdict on the bundle (exit 5)
 
 
 class Status(StrEnum):
@@ -75,6 +77,11 @@ class AnchorStatus:
 
 
 AnchorLookup = Callable[[AnchorRef], AnchorStatus]
+
+
+class Undecided(NotaryError):
+    """A check that could not be decided from what the verifier has (WINDOW_OPEN, a
+    version-1 header without counts): INCONCLUSIVE, never a pass."""
 
 
 @dataclass
@@ -113,7 +120,7 @@ class _Run:
         c = Check(name, Status.PASS)
         try:
             yield c
-        except Unreachable as exc:
+        except (Unreachable, Undecided) as exc:
             c.status, c.reason, c.detail = Status.UNDECIDED, str(exc.reason), exc.message
         except NotaryError as exc:
             c.status, c.reason, c.detail = Status.FAIL, str(exc.reason), exc.message
@@ -156,8 +163,13 @@ def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None
         signed = parse_bundle(data)
     except BadData as exc:
         run.fail("bundle.parse", exc.reason, exc.message)
-        run.t.verdict = Verdict.FAIL
+        run.t.verdict = Verdict.UNREADABLE if exc.reason == Reason.UNREADABLE else Verdict.FAIL
         return run.t
+    if signed.version >= 2:
+        from notary_core import evidence_v2  # noqa: PLC0415 - v2 builds on this module's checks
+
+        evidence_v2.verify(run, signed, trust, anchor_lookup)
+        return _conclude(run)
     b = signed.bundle
     with run.check("bundle.signature") as c:
         signed.message.verify(cose.PublicKey.from_spki(b.collector_key))
@@ -168,6 +180,10 @@ def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None
     headers = _batches(run, b, cp, device_key, key_events)
     _vehicle_and_grants(run, b, cp)
     _summarise(run.t, b, headers, cp)
+    return _conclude(run)
+
+
+def _conclude(run: _Run) -> Transcript:
     statuses = {c.status for c in run.t.checks}
     if Status.FAIL in statuses:
         run.t.verdict = Verdict.FAIL
@@ -431,22 +447,8 @@ def _vehicle_and_grants(run: _Run, b: EvidenceBundle, cp: checkpoint.Checkpoint 
         if not owners:
             raise Unreachable("no owner to check the grants against")
         chain = grants_mod.verify_chain(b.grants, owners[0].subject)
-        first, last = chain[0], chain[-1]
-        if first.vehicle != r.vehicle_id:
-            raise BadData(Reason.WRONG_VEHICLE, "the grant is for another vehicle")
-        if last.sub != r.grantee:
-            raise BadData(Reason.OUTSIDE_GRANT, "the bundle was issued to someone not granted")
-        if "export" not in last.actions:
-            raise BadData(Reason.OUTSIDE_GRANT, "the grant does not allow export")
-        issued_s = b.issued_utc_ns // 1_000_000_000
-        if not last.nbf <= issued_s < last.exp:
-            raise BadData(
-                Reason.GRANT_EXPIRED, "the grant was not valid when the bundle was issued"
-            )
-        if r.window_start_ns < last.window_start_ns or r.window_end_ns > last.window_end_ns:
-            raise BadData(Reason.OUTSIDE_GRANT, "the window is outside the granted window")
-        if not all(grants_mod.in_scope(last.scope, s) for s in r.scope):
-            raise BadData(Reason.OUTSIDE_GRANT, "a requested stream is not granted")
+        _check_use(b, chain)
+        last = chain[-1]
         c.detail = f"{len(chain)} grant(s), grantee {last.sub}, purpose {last.purpose!r}"
         jtis = {g.jti for g in chain}
         for e in b.grant_events:
@@ -461,6 +463,26 @@ def _vehicle_and_grants(run: _Run, b: EvidenceBundle, cp: checkpoint.Checkpoint 
         logged = {logleaf.AccessEvent.from_leaf(e.leaf).subject for e in b.grant_events}
         if not jtis <= logged:
             raise BadData(Reason.NOT_IN_LOG, "a grant of the chain is not in the log")
+
+
+def _check_use(b: EvidenceBundle, chain: list[grants_mod.Grant]) -> None:
+    """The verified chain allows this bundle: vehicle, grantee, export, validity at issue,
+    window and scope (§12.1 grant.chain)."""
+    r = b.request
+    first, last = chain[0], chain[-1]
+    if first.vehicle != r.vehicle_id:
+        raise BadData(Reason.WRONG_VEHICLE, "the grant is for another vehicle")
+    if last.sub != r.grantee:
+        raise BadData(Reason.OUTSIDE_GRANT, "the bundle was issued to someone not granted")
+    if "export" not in last.actions:
+        raise BadData(Reason.OUTSIDE_GRANT, "the grant does not allow export")
+    issued_s = b.issued_utc_ns // 1_000_000_000
+    if not last.nbf <= issued_s < last.exp:
+        raise BadData(Reason.GRANT_EXPIRED, "the grant was not valid when the bundle was issued")
+    if r.window_start_ns < last.window_start_ns or r.window_end_ns > last.window_end_ns:
+        raise BadData(Reason.OUTSIDE_GRANT, "the window is outside the granted window")
+    if not all(grants_mod.in_scope(last.scope, s) for s in r.scope):
+        raise BadData(Reason.OUTSIDE_GRANT, "a requested stream is not granted")
 
 
 def _within(r: Any, e: logleaf.AccessEvent) -> bool:

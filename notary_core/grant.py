@@ -85,6 +85,28 @@ def in_scope(scope: Iterable[str], item: str) -> bool:
     return any(scope_covers(s, item) for s in scope)
 
 
+_EFF, _ERR = 0x8000_0000, 0x2000_0000
+
+
+def covers_item(scope: Iterable[str], stream: str, key: int) -> bool:
+    """Version-2 scope rule (docs/protocol.md §12.3) over a header item key (§4.3): a
+    stream item covers every key of its stream; `s#hhh` the 11-bit id, `s#hhhhhhhh` the
+    29-bit id; error frames and non-CAN records (key -1) only a whole-stream item."""
+    for s in scope:
+        if s == stream:
+            return True
+        if (
+            key >= 0
+            and not key & _ERR
+            and s.startswith(stream)
+            and s[len(stream) : len(stream) + 1] == "#"
+        ):
+            digits = s[len(stream) + 1 :]
+            if key == int(digits, 16) | (_EFF if len(digits) == 8 else 0):
+                return True
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     jti: str  # grant id

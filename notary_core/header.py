@@ -4,6 +4,10 @@ Encoded as a deterministic CBOR map with small integer keys, signed as COSE_Sign
 are defined by the header version; keys >= 64 are extensions, kept as they came so that a
 newer agent's signature still verifies on an older collector. An unknown key below 64 is
 an error: it would mean a meaning we cannot check.
+
+Version 2 (§4.3) adds the per-item record counts of the batch (key 18: what makes a
+disclosure provably complete per granted CAN id) and the chain beacon (key 19: the batch
+is not older than that block).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from notary_core import cbor, cose, limits
 from notary_core.errors import BadData, Reason, too_large
 from notary_core.records import ClockSource
 
-HEADER_VERSION = 1
+HEADER_VERSION = 2
+HEADER_VERSIONS = (1, 2)
 HEADER_CONTENT_TYPE = "application/vnd.vnotary.batch-header+cbor; v=1"
 GENESIS_PREV_HASH = bytes(32)
 FIRST_EXTENSION_KEY = 64
@@ -41,6 +46,44 @@ class StreamCounters:
         return [self.seen, self.stored, self.dropped, self.bus_errors, self.crc_failures, self.gaps]
 
 
+NON_CAN_ITEM = -1
+"""The item key of every record that is not a CAN frame (§4.3)."""
+_EFF, _ERR_FLAG = 0x8000_0000, 0x2000_0000
+
+
+def item_key(can_id: int, flags: int) -> int:
+    """§4.3 item key from `records.scan`'s (CAN id or -1, flags): SocketCAN can_id style."""
+    if can_id < 0:
+        return NON_CAN_ITEM
+    return can_id | (_EFF if flags & 0x01 else 0) | (_ERR_FLAG if flags & 0x04 else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Beacon:
+    """A chain block the device learned from a receipt: the batch is not older (§4.3)."""
+
+    chain_id: int
+    block_number: int
+    block_hash: bytes
+    block_time: int  # seconds, as the collector reported it: a claim until checked on chain
+
+    def to_cbor(self) -> list[Any]:
+        return [self.chain_id, self.block_number, self.block_hash, self.block_time]
+
+    @classmethod
+    def parse(cls, v: Any) -> Beacon:
+        if not (isinstance(v, list) and len(v) == 4):
+            raise BadData(Reason.MALFORMED, "a beacon is [chain id, number, hash, time]")
+        b = cls(*v)
+        if not (_is_uint(b.chain_id) and _is_uint(b.block_number) and _is_uint(b.block_time)
+                and _is_bytes(b.block_hash, limits.HASH_SIZE)):  # fmt: skip
+            raise BadData(Reason.MALFORMED, "beacon fields have the wrong types")
+        return b
+
+
+Counts = dict[str, dict[int, int]]
+
+
 @dataclass(frozen=True, slots=True)
 class BatchHeader:
     device_id: str
@@ -61,6 +104,8 @@ class BatchHeader:
     key_id: bytes
     version: int = HEADER_VERSION
     extensions: dict[int, Any] = field(default_factory=dict)
+    counts: Counts | None = None  # v2: stream -> item key -> records in this batch
+    beacon: Beacon | None = None  # v2
 
     def to_cbor(self) -> bytes:
         body: dict[int, Any] = {
@@ -82,6 +127,9 @@ class BatchHeader:
             16: self.config_hash,
             17: self.key_id,
         }
+        if self.version >= 2:
+            body[18] = self.counts
+            body[19] = None if self.beacon is None else self.beacon.to_cbor()
         for key, value in self.extensions.items():
             body[key] = value
         data = cbor.dumps(body)
@@ -93,10 +141,12 @@ class BatchHeader:
         value = cbor.loads(data, limits.MAX_HEADER_SIZE, "batch header")
         if not isinstance(value, dict):
             raise BadData(Reason.MALFORMED, "batch header is not a map")
-        if value.get(1) != HEADER_VERSION:
-            raise BadData(Reason.UNSUPPORTED_VERSION, f"batch header version {value.get(1)!r}")
-        unknown = [k for k in value if not isinstance(k, int) or (17 < k < FIRST_EXTENSION_KEY)]
-        missing = [k for k in range(1, 18) if k not in value]
+        version = value.get(1)
+        if version not in HEADER_VERSIONS:
+            raise BadData(Reason.UNSUPPORTED_VERSION, f"batch header version {version!r}")
+        last = 17 if version == 1 else 19
+        unknown = [k for k in value if not isinstance(k, int) or (last < k < FIRST_EXTENSION_KEY)]
+        missing = [k for k in range(1, last + 1) if k not in value]
         if unknown or missing:
             raise BadData(Reason.MALFORMED, f"header keys: unknown {unknown}, missing {missing}")
         streams = value[14]
@@ -127,7 +177,10 @@ class BatchHeader:
             agent_version=value[15],
             config_hash=value[16],
             key_id=value[17],
+            version=version,
             extensions={k: v for k, v in value.items() if k >= FIRST_EXTENSION_KEY},
+            counts=_counts(value[18]) if version >= 2 else None,
+            beacon=None if version < 2 or value[19] is None else Beacon.parse(value[19]),
         )
         _validate(header)
         return header
@@ -135,6 +188,22 @@ class BatchHeader:
     def hash(self) -> bytes:
         """The header hash: SHA-256 of its deterministic CBOR (what prev_header_hash names)."""
         return hashlib.sha256(self.to_cbor()).digest()
+
+
+def _counts(v: Any) -> Counts:
+    if not isinstance(v, dict) or len(v) > limits.MAX_STREAMS_PER_BATCH:
+        raise BadData(Reason.MALFORMED, "header counts are not a bounded map")
+    out: Counts = {}
+    for stream, items in v.items():
+        if not (isinstance(stream, str) and isinstance(items, dict) and items):
+            raise BadData(Reason.MALFORMED, f"bad counts for stream {stream!r}")
+        if len(items) > limits.MAX_RECORDS_PER_BATCH:
+            raise BadData(Reason.MALFORMED, "too many items in the header counts")
+        for key, n in items.items():
+            if not (isinstance(key, int) and -1 <= key < 1 << 32 and _is_uint(n) and n >= 1):
+                raise BadData(Reason.MALFORMED, f"bad count {key!r}: {n!r} in {stream!r}")
+        out[stream] = dict(items)
+    return out
 
 
 def _is_uint(v: Any, bound: int = _U64) -> bool:
@@ -184,6 +253,14 @@ def _validate(h: BatchHeader) -> None:
         if not all(_is_uint(x) for x in c.as_list()):
             problems.append("stream counters")
             break
+    if h.version not in HEADER_VERSIONS:
+        problems.append("version")
+    elif h.version >= 2:
+        total = -1 if h.counts is None else sum(sum(c.values()) for c in h.counts.values())
+        if total != h.record_count:
+            problems.append("counts")
+    elif h.counts is not None or h.beacon is not None:
+        problems.append("counts or beacon in a version-1 header")
     if problems:
         raise BadData(Reason.MALFORMED, f"invalid header fields: {', '.join(problems)}")
     if h.last_mono_ns < h.first_mono_ns:

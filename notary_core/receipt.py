@@ -5,6 +5,7 @@ collector key over the deterministic CBOR map:
 
     1: version (1)   2: device_id   3: batch_seq   4: header_hash (32)
     5: status        6: received_utc_ns            7: log_index (entry in the transparency log)
+    8: (version 2) beacon: a recent block of the anchoring chain, or null (§6.1)
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 
 from notary_core import cbor, cose, limits
 from notary_core.errors import BadData, Reason
+from notary_core.header import Beacon
 
-RECEIPT_VERSION = 1
+RECEIPT_VERSION = 2
+RECEIPT_VERSIONS = (1, 2)
 RECEIPT_CONTENT_TYPE = "application/vnd.vnotary.receipt+cbor; v=1"
 MAX_RECEIPT_SIZE = 1024
 
@@ -34,19 +37,24 @@ class Receipt:
     status: ReceiptStatus
     received_utc_ns: int
     log_index: int
+    beacon: Beacon | None = None
+    version: int = RECEIPT_VERSION
 
     def to_cbor(self) -> bytes:
-        return cbor.dumps(
-            {
-                1: RECEIPT_VERSION,
-                2: self.device_id,
-                3: self.batch_seq,
-                4: self.header_hash,
-                5: int(self.status),
-                6: self.received_utc_ns,
-                7: self.log_index,
-            }
-        )
+        body: dict[int, Any] = {
+            1: self.version,
+            2: self.device_id,
+            3: self.batch_seq,
+            4: self.header_hash,
+            5: int(self.status),
+            6: self.received_utc_ns,
+            7: self.log_index,
+        }
+        if self.version >= 2:
+            body[8] = None if self.beacon is None else self.beacon.to_cbor()
+        elif self.beacon is not None:
+            raise BadData(Reason.MALFORMED, "a version-1 receipt has no beacon")
+        return cbor.dumps(body)
 
     def sign(self, signer: cose.Signer) -> bytes:
         return cose.sign1(signer, self.to_cbor(), RECEIPT_CONTENT_TYPE)
@@ -59,9 +67,13 @@ def open_receipt(data: bytes, collector_key: cose.PublicKey) -> Receipt:
         raise BadData(Reason.MALFORMED, f"content type {message.content_type!r}")
     payload = message.verify(collector_key)
     value: Any = cbor.loads(payload, MAX_RECEIPT_SIZE, "receipt")
-    if not isinstance(value, dict) or value.get(1) != RECEIPT_VERSION:
+    if not isinstance(value, dict) or value.get(1) not in RECEIPT_VERSIONS:
         raise BadData(Reason.UNSUPPORTED_VERSION, "receipt version")
+    version = value[1]
+    if set(value) != set(range(1, 8 if version == 1 else 9)):
+        raise BadData(Reason.MALFORMED, "receipt keys")
     try:
+        beacon = value[8] if version >= 2 else None
         receipt = Receipt(
             device_id=value[2],
             batch_seq=value[3],
@@ -69,6 +81,8 @@ def open_receipt(data: bytes, collector_key: cose.PublicKey) -> Receipt:
             status=ReceiptStatus(value[5]),
             received_utc_ns=value[6],
             log_index=value[7],
+            beacon=None if beacon is None else Beacon.parse(beacon),
+            version=version,
         )
     except (KeyError, ValueError) as exc:
         raise BadData(Reason.MALFORMED, f"receipt field: {exc}") from None

@@ -240,6 +240,7 @@ def batch_template(signer: cose.Signer) -> header.BatchHeader:
         agent_version="vnotary-edge/0.1.0",
         config_hash=bytes([0xC0]) * 32,
         key_id=signer.kid,
+        version=1,  # batch.json holds version-1 headers; batch-v2.json version 2
     )
 
 
@@ -368,6 +369,7 @@ def receipt_doc() -> Doc:
         receipt.ReceiptStatus.STORED,
         1_533_226_490_000_000_000,
         977,
+        version=1,
     )
     return {
         "format": "vnotary-receipt-vectors/1",

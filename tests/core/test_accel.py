@@ -179,7 +179,7 @@ def _header(size: int, root: bytes) -> header.BatchHeader:
         device_id="dev", boot_id=bytes(16), batch_seq=7, prev_header_hash=bytes(32),
         record_count=size, merkle_root=root, first_mono_ns=0, last_mono_ns=1, first_utc_ns=0,
         last_utc_ns=1, clock_source=r.ClockSource.GNSS, clock_uncertainty_ns=0, streams={},
-        agent_version="t", config_hash=bytes(32), key_id=b"")  # fmt: skip
+        agent_version="t", config_hash=bytes(32), key_id=b"", counts={})  # fmt: skip
 
 
 def _outcome(accelerated: bool, c: Case) -> object:

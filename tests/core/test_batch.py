@@ -105,7 +105,7 @@ def test_header_rejects_non_canonical_unknown_and_missing_fields() -> None:
         header.BatchHeader.from_cbor(cbor.dumps(value))
     assert err.value.reason is Reason.MALFORMED
     with pytest.raises(BadData) as err:
-        header.BatchHeader.from_cbor(cbor.dumps({**cbor2.loads(data), 1: 2}))
+        header.BatchHeader.from_cbor(cbor.dumps({**cbor2.loads(data), 1: 3}))
     assert err.value.reason is Reason.UNSUPPORTED_VERSION
 
 

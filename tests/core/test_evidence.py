@@ -135,7 +135,7 @@ def _alter_header(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
     x = b.batches[1]
     prot, unprot, payload, sig = cbor2.loads(x.signed_header).value
     value = cbor2.loads(payload)
-    value[6] = value[6] - 1  # record_count
+    value[13] = value[13] + 1  # clock uncertainty: any signed field
     forged = cbor.dumps(cbor2.CBORTag(18, [prot, dict(unprot), cbor.dumps(value), sig]))
     return replace(b, batches=(b.batches[0], replace(x, signed_header=forged), *b.batches[2:]))
 
@@ -271,7 +271,13 @@ def test_delegated_grant_chain(world: World) -> None:
     assert "DELEGATION_WIDENS" in t.reasons
 
 
-def test_garbage_is_a_clean_fail() -> None:
-    for data in (b"", b"\x00", b"garbage" * 100, cbor.dumps([1, 2, 3])):
+def test_what_is_not_a_bundle_is_unreadable_never_fail(world: World) -> None:
+    """§12.2: empty, random, truncated files are UNREADABLE (exit 4), never a FAIL verdict
+    that would read as forged evidence."""
+    v1 = build(world)
+    for data in (b"", b"\x00", b"garbage" * 100, cbor.dumps([1, 2, 3]), v1[: len(v1) // 2],
+                 bundle.MAGIC, bundle.MAGIC + b"\x02" + v1[: len(v1) // 3]):  # fmt: skip
         t = verify_bundle(data, Trust())
-        assert t.verdict is Verdict.FAIL and t.reasons
+        assert t.verdict is Verdict.UNREADABLE and t.reasons == ["UNREADABLE"], data[:16]
+    t = verify_bundle(bundle.MAGIC + b"\x03" + v1, Trust())
+    assert t.verdict is Verdict.FAIL and t.reasons == ["UNSUPPORTED_VERSION"]

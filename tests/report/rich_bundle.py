@@ -167,7 +167,7 @@ def build_rich(
             clock_source=r.ClockSource.GNSS, clock_uncertainty_ns=2_000_000,
             streams={k: header.StreamCounters(c, c) for k, c in counts.items()},
             agent_version="vnotary-edge/0.1.0", config_hash=hashlib.sha256(b"agent.toml").digest(),
-            key_id=b"",
+            key_id=b"", counts={},
         )  # fmt: skip
         sb = batch.seal(tmpl, recs, os.urandom(32), w.device)
         prev = sb.signed.header_hash
