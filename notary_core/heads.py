@@ -131,6 +131,8 @@ class Index:
     vehicles: dict[str, VehicleHead] = field(default_factory=dict)
     size: int = 0
     tree: smt.SparseTree = field(default_factory=smt.SparseTree)
+    keep: int = 1024  # how many snapshots (one per index leaf) stay provable
+    snapshots: dict[int, smt.Snapshot] = field(default_factory=dict)  # by covered size
     _dirty: set[bytes] = field(default_factory=set)
 
     def device(self, device_id: str) -> DeviceHead:
@@ -207,7 +209,8 @@ class Index:
 
     def root(self) -> bytes:
         for key in self._dirty:
-            self.tree.set(smt.key_hash(key), hashlib.sha256(self._value(key)).digest())
+            value = self._value(key)
+            self.tree.set(smt.key_hash(key), hashlib.sha256(value).digest(), value)
         self._dirty.clear()
         return self.tree.root()
 
@@ -215,13 +218,18 @@ class Index:
         """The index leaf to append at position `size`, covering [0, size)."""
         return IndexLeaf(self.size, self.root()).to_leaf()
 
-    def prove(self, key: bytes) -> tuple[bytes, tuple[bytes, ...]]:
-        """(value, siblings): the inclusion proof of a device or vehicle head (§7.3)."""
+    def snapshot(self) -> smt.Snapshot:
+        """The index as it is now (covering [0, size)): it keeps proving that state."""
         self.root()
-        proof = self.tree.prove(smt.key_hash(key))
+        return self.tree.snapshot()
+
+    def prove(self, key: bytes, at: smt.Snapshot | None = None) -> tuple[bytes, tuple[bytes, ...]]:
+        """(value, siblings): the inclusion proof of a device or vehicle head (§7.3), now
+        or in an earlier snapshot."""
+        proof = (self.snapshot() if at is None else at).prove(smt.key_hash(key))
         if proof.value is None:
             raise BadData(Reason.INDEX_MISMATCH, "no such entry in the index")
-        return self._value(key), proof.siblings
+        return proof.value_bytes, proof.siblings
 
 
 def verify_head(root: bytes, key: bytes, value: bytes, siblings: tuple[bytes, ...]) -> None:

@@ -8,8 +8,9 @@ only. The tree of a set of keys is unique: no insertion order, no balancing.
                = H(0x00 || k || v)              S = {(k, v)}
                = H(0x01 || hash(S0) || hash(S1)) otherwise, split on bit d of k
 
-`SparseTree` keeps the tree in memory and rehashes lazily (only paths touched since the
-last `root()`); `reference_root` is the definition above, written naively, for tests.
+`SparseTree` keeps the tree in memory as immutable nodes: an update copies its path, so a
+snapshot of any earlier version (a checkpoint's index, still proving what it held then)
+costs nothing to keep. `reference_root` is the definition above, written naively, for tests.
 """
 
 from __future__ import annotations
@@ -47,30 +48,24 @@ def bit(k: bytes, d: int) -> int:
 
 
 class _Leaf:
-    __slots__ = ("h", "k", "v")
+    __slots__ = ("h", "k", "v", "value")
 
-    def __init__(self, k: bytes, v: bytes) -> None:
-        self.k, self.v = k, v
-        self.h: bytes | None = None
+    def __init__(self, k: bytes, v: bytes, value: bytes) -> None:
+        self.k, self.v, self.value = k, v, value
+        self.h: bytes = leaf_hash(k, v)
 
 
 class _Node:
-    __slots__ = ("h", "kids")
+    __slots__ = ("h", "left", "right")
 
     def __init__(self, left: _Leaf | _Node | None, right: _Leaf | _Node | None) -> None:
-        self.kids: list[_Leaf | _Node | None] = [left, right]
-        self.h: bytes | None = None
+        self.left, self.right = left, right
+        self.h: bytes = node_hash(
+            EMPTY if left is None else left.h, EMPTY if right is None else right.h
+        )
 
 
-def _hash(n: _Leaf | _Node | None) -> bytes:
-    if n is None:
-        return EMPTY
-    if n.h is None:
-        if isinstance(n, _Leaf):
-            n.h = leaf_hash(n.k, n.v)
-        else:
-            n.h = node_hash(_hash(n.kids[0]), _hash(n.kids[1]))
-    return n.h
+_Tree = _Leaf | _Node | None
 
 
 def _split(a: _Leaf, b: _Leaf, d: int) -> _Node:
@@ -82,6 +77,38 @@ def _split(a: _Leaf, b: _Leaf, d: int) -> _Node:
     return _Node(a, b) if ba == 0 else _Node(b, a)
 
 
+def _insert(root: _Tree, new: _Leaf) -> tuple[_Leaf | _Node, bool]:
+    """The tree with `new` set (path copying: no existing node changes); True if it grew.
+    Iterative: down the key's path, then one new node per level on the way up."""
+    path: list[tuple[_Node, int]] = []
+    node, d, k = root, 0, new.k
+    while isinstance(node, _Node):
+        b = (k[d >> 3] >> (7 - (d & 7))) & 1
+        path.append((node, b))
+        node = node.right if b else node.left
+        d += 1
+    grew = True
+    if node is None:
+        sub: _Leaf | _Node = new
+    elif node.k == k:
+        sub, grew = new, False
+    else:
+        sub = _split(node, new, d)
+    sha = hashlib.sha256
+    for parent, b in reversed(path):
+        n = _Node.__new__(_Node)
+        if b:
+            n.left, n.right = parent.left, sub
+            left = EMPTY if parent.left is None else parent.left.h
+            n.h = sha(b"\x01" + left + sub.h).digest()
+        else:
+            n.left, n.right = sub, parent.right
+            right = EMPTY if parent.right is None else parent.right.h
+            n.h = sha(b"\x01" + sub.h + right).digest()
+        sub = n
+    return sub, grew
+
+
 @dataclass(frozen=True, slots=True)
 class Proof:
     """Siblings top-down (s_1 first) and what the path ends in: the key's own leaf value
@@ -90,68 +117,66 @@ class Proof:
     siblings: tuple[bytes, ...]
     value: bytes | None = None  # the key's value hash, when the key is present
     other: tuple[bytes, bytes] | None = None  # (k', v') of the leaf the path ends in
+    value_bytes: bytes = b""  # what the caller stored with the key's value hash
 
 
-class SparseTree:
-    """The index tree in memory: set(key hash, value hash), root(), prove(key hash)."""
+class Snapshot:
+    """The tree as it was at one moment: immutable, sharing its nodes with later versions."""
+
+    __slots__ = ("_root", "size")
+
+    def __init__(self, root: _Tree, size: int) -> None:
+        self._root, self.size = root, size
+
+    def root(self) -> bytes:
+        return EMPTY if self._root is None else self._root.h
+
+    def get(self, k: bytes) -> bytes | None:
+        node, d = self._root, 0
+        while isinstance(node, _Node):
+            node = node.left if bit(k, d) == 0 else node.right
+            d += 1
+        return node.v if isinstance(node, _Leaf) and node.k == k else None
+
+    def prove(self, k: bytes) -> Proof:
+        siblings: list[bytes] = []
+        node, d = self._root, 0
+        while isinstance(node, _Node):
+            left = bit(k, d) == 0
+            other = node.right if left else node.left
+            siblings.append(EMPTY if other is None else other.h)
+            node = node.left if left else node.right
+            d += 1
+        if isinstance(node, _Leaf):
+            if node.k == k:
+                return Proof(tuple(siblings), value=node.v, value_bytes=node.value)
+            return Proof(tuple(siblings), other=(node.k, node.v))
+        return Proof(tuple(siblings))
+
+
+class SparseTree(Snapshot):
+    """The index tree: `set` replaces the root by a new version (path copying, ~log2 n new
+    nodes and hashes), so a `snapshot()` taken earlier still proves what it held then."""
+
+    __slots__ = ()
 
     def __init__(self, items: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        self._root: _Leaf | _Node | None = None
-        self._size = 0
+        super().__init__(None, 0)
         for k, v in items:
             self.set(k, v)
 
     def __len__(self) -> int:
-        return self._size
+        return self.size
 
-    def set(self, k: bytes, v: bytes) -> None:
+    def set(self, k: bytes, v: bytes, value: bytes = b"") -> None:
+        """Set key hash k to value hash v; `value` (the bytes hashed) is kept for proofs."""
         if len(k) != 32 or len(v) != 32:
             raise BadData(Reason.BAD_HASH_LENGTH, "index keys and values are 32-byte hashes")
-        new = _Leaf(k, v)
-        parent: _Node | None = None
-        side = 0
-        node = self._root
-        d = 0
-        while isinstance(node, _Node):
-            node.h = None
-            parent, side = node, bit(k, d)
-            node = node.kids[side]
-            d += 1
-        if isinstance(node, _Leaf) and node.k == k:
-            node.v, node.h = v, None
-            return
-        replacement: _Leaf | _Node = new if node is None else _split(node, new, d)
-        self._size += 1
-        if parent is None:
-            self._root = replacement
-        else:
-            parent.kids[side] = replacement
+        self._root, grew = _insert(self._root, _Leaf(k, v, value))
+        self.size += grew
 
-    def get(self, k: bytes) -> bytes | None:
-        node = self._root
-        d = 0
-        while isinstance(node, _Node):
-            node = node.kids[bit(k, d)]
-            d += 1
-        return node.v if isinstance(node, _Leaf) and node.k == k else None
-
-    def root(self) -> bytes:
-        return _hash(self._root)
-
-    def prove(self, k: bytes) -> Proof:
-        siblings: list[bytes] = []
-        node = self._root
-        d = 0
-        while isinstance(node, _Node):
-            b = bit(k, d)
-            siblings.append(_hash(node.kids[1 - b]))
-            node = node.kids[b]
-            d += 1
-        if isinstance(node, _Leaf):
-            if node.k == k:
-                return Proof(tuple(siblings), value=node.v)
-            return Proof(tuple(siblings), other=(node.k, node.v))
-        return Proof(tuple(siblings))
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self._root, self.size)
 
 
 def _fold(k: bytes, h: bytes, siblings: Sequence[bytes]) -> bytes:

@@ -1,10 +1,11 @@
-"""Assemble an evidence bundle (notary_core.bundle) from the collector's store.
+"""Assemble a version-2 evidence bundle (notary_core.bundle) from the collector's store.
 
 In ONE transaction: the party's grant chain is checked (revocation is effective on the
-next request), the batches of the window (and the one before it) are read, the device,
-vehicle and grant entries are gathered, an anchored checkpoint covering all of them is
-chosen, their inclusion proofs are read at it, and the EXPORT is logged. If the newest
-entry is not anchored yet nothing is logged and NotAnchored (503, Retry-After) is raised.
+next request), the batches of the window (and the ones just before and after it) are read,
+an anchored checkpoint covering them is chosen, the device and rule chains are walked back
+from the heads its index proves, the inclusion proofs are read at it, and the EXPORT is
+logged. If the newest entry is not anchored yet nothing is logged and NotAnchored (503,
+Retry-After) is raised.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from collector.access.rules import AccessReason, NotAnchored, NotFound
 from collector.access.signals import SignalDecoder
 from collector.access.store import AccessTx
 from collector.log import tree as tlog
-from notary_core import batch, bundle, cose, logleaf
+from notary_core import batch, bundle, cose, heads, logleaf
+from notary_core import records as rec
 from notary_core.errors import Reason
-from notary_core.header import SignedHeader
 
 
 @dataclass(frozen=True)
@@ -44,48 +45,50 @@ class Issuer:
 
 
 async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int) -> bytes:
+    """A version-2 bundle (docs/protocol.md §12.2): the device and rule chains in full, the
+    index proof of their heads and of the device's newest batch at an anchored checkpoint,
+    and every in-scope record of each batch meeting the window."""
     chain, grants = await access_flows.usable_chain(
         atx, party, ask.vehicle_id, ask.window, ask.scope, "export", ask.grant, now_ns
     )
     start, end = ask.window
     install = await access_flows.installation(atx, ask.vehicle_id, ask.window)
     device = install.who
-    owners = [p for p in await atx.periods("ownerships", ask.vehicle_id)
-              if p.who == grants[0].iss and p.start_ns <= start and end <= p.end_ns]  # fmt: skip
     rows = await atx.batches(device, start, end)
     if not rows:
         raise NotFound(AccessReason.NOT_FOUND, "no batch of the vehicle meets the window")
-    keys = await atx.device_keys(device)
-    device_idx = [k.log_index for k in keys]
-    if any(k.revoked_utc_ns is not None for k in keys):
-        device_idx += [i for i, leaf in await atx.registry_leaves(min(device_idx))
-                       if logleaf.RegistryEvent.from_leaf(leaf).device_id == device]  # fmt: skip
-    device_idx = sorted(set(device_idx))
-    vehicle_idx = [install.log_index, owners[0].log_index]
-    grant_idx = [r.log_index for r in chain] + [r.revoke_index for r in chain
-                                                if r.revoke_index is not None]  # fmt: skip
-    needed = [*device_idx, *vehicle_idx, *grant_idx, *(b.log_index for b in rows)]
+    if rows[-1].last_utc_ns < end:  # show what came after, or that nothing did (§12.3)
+        nxt = await atx.batch(device, rows[-1].batch_seq + 1)
+        rows += [nxt] if nxt is not None else []
+    needed = [*(b.log_index for b in rows), *(r.log_index for r in chain)]
     size, note, ref = await _anchored(atx, max(needed), issuer.retry_after_s)
-    leaves = dict(await _leaves(atx, [*device_idx, *vehicle_idx, *grant_idx]))
-    plans = {i: tlog.inclusion_plan(i, size) for i in needed}
+    covered = size - 1
+    rows = [b for b in rows if b.log_index < covered]
+    keeper = await atx.store.index_at(size)
+    dev_value, dev_sib = keeper.prove(covered, heads.device_key(device))
+    veh_value, veh_sib = keeper.prove(covered, heads.vehicle_key(ask.vehicle_id))
+    dev_head = heads.DeviceHead.parse(dev_value).chain
+    rule_head = heads.VehicleHead.parse(veh_value).rules
+    device_chain = await _chain(atx, dev_head, "device")
+    rule_chain = await _chain(atx, rule_head, "rule")
+    plans = {i: tlog.inclusion_plan(i, size) for i in [*(b.log_index for b in rows), covered]}
     nodes = await atx.store._nodes(
         atx.tx, set().union(*(tlog.plan_nodes(p) for p in plans.values()))
     )
     proof = {i: tuple(tlog.resolve(p, nodes)) for i, p in plans.items()}
-
-    def entry(i: int) -> bundle.LoggedEntry:
-        return bundle.LoggedEntry(leaves[i], i, proof[i])
+    index_leaf = dict(await _leaves(atx, [covered]))[covered]
 
     evidence: list[bundle.BatchEvidence] = []
     shown: list[bytes] = []
     for b in rows:
-        records = batch.split_records_block(b.records_block)
-        disclosed, multi = bundle.disclose(records, b.salt_key, ask.window, ask.scope)
-        shown.extend(d.record for d in disclosed)
+        disclosed: tuple[bundle.Disclosed, ...] = ()
+        multi: tuple[bytes, ...] = ()
+        if b.first_utc_ns <= end and b.last_utc_ns >= start:
+            records = batch.split_records_block(b.records_block)
+            disclosed, multi = bundle.disclose_batch(records, b.salt_key, ask.scope)
+            shown.extend(d.record for d in disclosed if start <= rec.decode(d.record).utc_ns <= end)
         evidence.append(bundle.BatchEvidence(b.signed_header, b.log_index, proof[b.log_index],
                                              disclosed, multi))  # fmt: skip
-    signed_by = SignedHeader.parse(rows[-1].signed_header).header.key_id
-    key = next((k for k in keys if k.key_id == signed_by), keys[-1])
     bundle_id = "b-" + secrets.token_urlsafe(12)
     decoder = issuer.decoder
     views = {} if decoder is None else decoder.views(shown, grants[-1].signals, ask.event)
@@ -93,18 +96,38 @@ async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int
     eb = bundle.EvidenceBundle(
         bundle_id=bundle_id, issued_utc_ns=now_ns, log_origin=issuer.origin,
         log_vkey=issuer.log_vkey, collector_key=issuer.signer.public.spki(),
-        request=bundle.Request(ask.vehicle_id, device, start, end, ask.scope, last.purpose, party),
-        device_key=key.spki, device_events=tuple(entry(i) for i in device_idx),
-        vehicle_events=tuple(entry(i) for i in vehicle_idx),
-        grants=tuple(r.token for r in chain), grant_events=tuple(entry(i) for i in grant_idx),
-        batches=tuple(evidence), checkpoint=note, anchor=ref,
-        views=views,
+        request=bundle.Request(ask.vehicle_id, device, start, end, ask.scope, last.purpose, party,
+                               ask.event),
+        device_key=b"", device_events=(), vehicle_events=(), grants=tuple(r.token for r in chain),
+        grant_events=(), batches=tuple(evidence), checkpoint=note, anchor=ref, views=views,
+        version=2, device_chain=device_chain, rule_chain=rule_chain,
+        index=bundle.IndexProof(index_leaf, proof[covered], dev_value, dev_sib, veh_value,
+                                veh_sib),
     )  # fmt: skip
     data: bytes = eb.sign(issuer.signer)
     await atx.log(logleaf.AccessEvent(
         logleaf.AccessAction.EXPORT, ask.vehicle_id, party, last.jti, start, end, now_ns,
         f"{bundle_id}; {len(shown)} records; {','.join(ask.scope)}"[:2000]))  # fmt: skip
     return data
+
+
+async def _chain(atx: AccessTx, head: heads.ChainHead, kind: str) -> tuple[bytes, ...]:
+    """The leaves of a chain, oldest first, walked back from its head along its links."""
+    out: list[bytes] = []
+    index = head.last_index
+    while index is not None:
+        ((_, leaf),) = await _leaves(atx, [index])
+        out.append(leaf)
+        e = logleaf.parse_leaf(leaf)
+        link = None
+        if isinstance(e, logleaf.RegistryEvent):
+            link = e.link
+        elif isinstance(e, logleaf.AccessEvent):
+            link = e.device_link if kind == "device" else e.rule_link
+        if link is None:
+            raise NotFound(Reason.INDEX_MISMATCH, f"log entry {index} is not on the {kind} chain")
+        index = link.prev_index
+    return tuple(reversed(out))
 
 
 async def _leaves(atx: AccessTx, indices: Sequence[int]) -> list[tuple[int, bytes]]:

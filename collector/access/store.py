@@ -92,7 +92,7 @@ class AccessTx:
 
     async def log(self, event: AccessEvent) -> int:
         """Append an access event to the transparency log and index it by vehicle."""
-        index = await self.store._append(self.tx, [event.to_leaf()], event.at_utc_ns)
+        index, _ = await self.store.append_event(self.tx, event, event.at_utc_ns)
         await self.tx.exec(
             "INSERT INTO access_log (log_index, vehicle_id, action, actor, subject, at_utc_ns) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -226,6 +226,13 @@ class AccessTx:
             (vehicle_id, limit),
         )
         return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def batch(self, device_id: str, seq: int) -> BatchRow | None:
+        r = await self.tx.one(
+            f"SELECT {_BATCH_COLS} FROM batches WHERE device_id = ? AND batch_seq = ?",  # noqa: S608
+            (device_id, seq),
+        )
+        return None if r is None else _batch(r)
 
     async def batches(self, device_id: str, start_ns: int, end_ns: int) -> list[BatchRow]:
         """Batches meeting [start, end], and the one before them (what came before)."""

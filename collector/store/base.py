@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.log import tree as tlog
-from collector.log.leaves import RegistryAction, RegistryEvent, batch_leaf, leaf_hash
+from collector.log.leaves import RegistryAction, RegistryEvent, leaf_hash
+from collector.store import index as heads_store
 from notary_core.errors import BadData, Reason
+from notary_core.logleaf import AccessEvent, BatchLeaf, IndexLeaf, LeafType
 
 Row = tuple[Any, ...]
 
@@ -233,6 +235,55 @@ class Store(abc.ABC):
             raise BadData(Reason.BAD_TREE_SIZE, "log nodes missing: size beyond the log")
         return out
 
+    async def append_event(
+        self, tx: Tx, e: RegistryEvent | AccessEvent, now_ns: int
+    ) -> tuple[int, RegistryEvent | AccessEvent]:
+        """Append a registry or access event inside `tx`, linked into its chains (§7.1.1):
+        the chains' heads are read and advanced under the log's row lock."""
+        await self._lock_log(tx)
+        linked, names = await heads_store.link(tx, e)
+        leaf = linked.to_leaf()
+        index = await self._append(tx, [leaf], now_ns)
+        await heads_store.advance(tx, names, index, leaf)
+        return index, linked
+
+    @property
+    def keeper(self) -> heads_store.IndexKeeper:
+        keeper: heads_store.IndexKeeper | None = getattr(self, "_keeper", None)
+        if keeper is None:
+            keeper = self._keeper = heads_store.IndexKeeper()
+        return keeper
+
+    async def append_index_leaf(self, now_ns: int) -> int | None:
+        """Append the index leaf over everything before it (§7.3) unless the log already
+        ends in one; return the size a checkpoint must be signed at (None: empty log)."""
+        async with self.transaction() as tx:
+            frontier = await self._lock_log(tx)
+            size = frontier.size
+            if size == 0:
+                return None
+            last = await tx.one("SELECT leaf FROM tlog_leaves WHERE idx = ?", (size - 1,))
+            if last is not None and bytes(last[0])[:1] == bytes([LeafType.INDEX]):
+                await self.keeper.catch_up(tx, size)
+                return size
+            index = await self.keeper.catch_up(tx, size)
+            leaf = index.index_leaf()
+            await self._append(tx, [leaf], now_ns)
+        self._committed()
+        self.keeper.index.apply(size, leaf)
+        return size + 1
+
+    async def index_at(self, size: int) -> heads_store.IndexKeeper:
+        """The keeper, caught up to at least `size`, whose snapshot at `size - 1` proves
+        the heads of the checkpoint of that size."""
+        async with self.transaction() as tx:
+            await self.keeper.catch_up(tx, size)
+            leaf = await tx.one("SELECT leaf FROM tlog_leaves WHERE idx = ?", (size - 1,))
+        if leaf is None:
+            raise BadData(Reason.BAD_TREE_SIZE, f"no log entry {size - 1}")
+        IndexLeaf.from_leaf(bytes(leaf[0]))  # the checkpoint's last leaf must be its index
+        return self.keeper
+
     async def append_leaves(self, leaves: Sequence[bytes], now_ns: int) -> int:
         async with self.transaction() as tx:
             first = await self._append(tx, leaves, now_ns)
@@ -435,7 +486,9 @@ class Store(abc.ABC):
             event = RegistryEvent(
                 action, device_id, spki, key_id, not_before_ns, not_after_ns, now_ns
             )
-            index = await self._append(tx, [event.to_leaf()], now_ns)
+            index, linked = await self.append_event(tx, event, now_ns)
+            assert isinstance(linked, RegistryEvent)
+            event = linked
             for r in rows:
                 if r[1] is None or int(r[1]) > not_before_ns:
                     await tx.exec(
@@ -468,15 +521,19 @@ class Store(abc.ABC):
             )
             for k in keys
         ]
+        linked: list[RegistryEvent] = []
         async with self.transaction() as tx:
-            await self._append(tx, [e.to_leaf() for e in events], now_ns)
+            for e in events:
+                _, le = await self.append_event(tx, e, now_ns)
+                assert isinstance(le, RegistryEvent)
+                linked.append(le)
             await tx.exec(
                 "UPDATE device_keys SET revoked_utc_ns = ? WHERE device_id = ? "
                 "AND revoked_utc_ns IS NULL",
                 (now_ns, device_id),
             )
         self._committed()
-        return events
+        return linked
 
     # -- checkpoints and anchors -----------------------------------------------------------
 
@@ -630,7 +687,7 @@ class IngestGroup:
         if ctx.same is not None:
             raise BadData(Reason.REPLAY, "batch already stored")
         index = self.frontier.size + len(self._leaves)
-        self._leaves.append(batch_leaf(b.header_hash))
+        self._leaves.append(BatchLeaf(b.header_hash, b.batch_seq, b.device_id).to_leaf())
         self._rows.append(
             (
                 b.device_id,

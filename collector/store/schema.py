@@ -71,6 +71,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE anchors ADD COLUMN block_time {BIG};
     """,
+    # 4: protocol v2: the head of every entry chain (docs/protocol.md §7.1.1), advanced with
+    # each linked event in the transaction that appends it
+    """
+    CREATE TABLE chains (chain TEXT PRIMARY KEY, n {BIG} NOT NULL, last_index {BIG} NOT NULL,
+        last_hash {BLOB} NOT NULL);
+    """,
 )
 
 SQLITE = {

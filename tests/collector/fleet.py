@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from collector.store.base import Store
 from notary_core import cose
 from notary_core.batch import SealedBatch, seal
 from notary_core.header import GENESIS_PREV_HASH, BatchHeader, StreamCounters
@@ -86,3 +87,9 @@ class Device:
             self.seq = s + 1
             self.prev = sealed.signed.header_hash
         return sealed
+
+
+async def logged_entries(store: Store) -> int:
+    """Log leaves other than index leaves (every checkpoint appends one, protocol §7.3)."""
+    size = await store.log_size()
+    return sum([(await store.leaf(i))[:1] != b"\x05" for i in range(size)])

@@ -111,7 +111,7 @@ def test_cli_registry_and_log_api(
     assert main(["collector", "log", "checkpoint", "--config", cfg]) == 0
     out = capsys.readouterr().out
     assert "enrol veh-1" in out and "rotate veh-1" in out and "revoked veh-2" in out
-    assert "collector.test/log\n4\n" in out
+    assert "collector.test/log\n5\n" in out  # 4 registry events, then the index leaf
     settings = Settings.load(config)
     verifier = NoteVerifier.from_public("collector.test", settings.signing_key().public_key())
 
@@ -129,16 +129,16 @@ def test_cli_registry_and_log_api(
             client = Client(f"http://127.0.0.1:{port}")
             status, note = await client.get("/v1/log/checkpoint")
             cp = open_checkpoint(note, [verifier], "collector.test/log")
-            assert cp.size == 4
+            assert cp.size == 5  # 4 registry events and the index leaf
             entry = await client.json("/v1/log/entries/0")
             leaf = bytes.fromhex(entry["leaf"])
             assert entry["type"] == "REGISTRY_EVENT"
-            proof = await client.json("/v1/log/proof/inclusion", index=0, size=4)
+            proof = await client.json("/v1/log/proof/inclusion", index=0, size=5)
             nodes = [bytes.fromhex(p) for p in proof["proof"]]
-            merkle.verify_inclusion(leaf_hash(leaf), 0, 4, nodes, cp.root)
+            merkle.verify_inclusion(leaf_hash(leaf), 0, 5, nodes, cp.root)
             status, body = await client.get("/v1/log/proof/consistency", size1=2, size2=4)
             assert status == 200 and len(json.loads(body)["proof"]) >= 1
-            status, body = await client.get("/v1/log/proof/inclusion", index=9, size=4)
+            status, body = await client.get("/v1/log/proof/inclusion", index=9, size=5)
             assert status == 400 and json.loads(body)["reason"] == "BAD_INDEX"
             assert (await client.get("/v1/log/proof/inclusion", index=0, size=99))[0] == 400
             assert (await client.get("/v1/log/entries/99"))[0] == 400

@@ -19,7 +19,7 @@ from collector.store.open import open_store
 from notary_core import cose
 from notary_core.batch import SealedBatch
 from notary_core.receipt import open_receipt
-from tests.collector.fleet import T0, Device
+from tests.collector.fleet import T0, Device, logged_entries
 
 pytestmark = pytest.mark.anyio
 NOW = T0 + 10**12
@@ -220,4 +220,4 @@ async def test_kill_9_mid_group_leaves_nothing_and_the_resend_stores_everything(
         # The agents re-send (the broker redelivers): everything is stored exactly once.
         outs = await Ingestor(store, SIGNER).ingest_group(groups[0], NOW)
         assert [o.status for o in outs].count("stored") == 7
-        assert await store.log_size() == 2 + 7
+        assert await logged_entries(store) == 2 + 7

@@ -17,7 +17,7 @@ from collector.settings import Settings, write_key
 from collector.store.open import open_store
 from notary_core import cose
 from notary_core.receipt import Receipt, ReceiptStatus, open_receipt
-from tests.collector.fleet import T0, Device
+from tests.collector.fleet import T0, Device, logged_entries
 from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client, mqtt_broker
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -146,5 +146,5 @@ async def test_collector_killed_mid_ingest_loses_and_duplicates_nothing(
     async with await open_store(settings.store) as store:
         stored = await store.batches_between("veh-1", -(2**62), 2**62)
         assert [b.batch_seq for b in stored] == list(range(40))
-        assert await store.log_size() == 41  # the enrolment and each batch exactly once
+        assert await logged_entries(store) == 41  # the enrolment and each batch exactly once
         assert await store.gaps("veh-1", open_only=False) == []

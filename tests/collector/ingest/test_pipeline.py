@@ -15,6 +15,7 @@ from collector.store.base import Store
 from collector.store.open import open_store
 from notary_core import cose, merkle
 from notary_core.batch import SealedBatch, encode_records_block
+from notary_core.logleaf import BatchLeaf
 from notary_core.receipt import ReceiptStatus, open_receipt
 from tests.collector.fleet import T0, Device
 
@@ -58,7 +59,7 @@ async def test_good_batches_are_stored_with_a_signed_receipt(
     assert stored is not None and stored.records_block == encode_records_block(records[2000:3000])
     size = await ingestor.store.log_size()
     proof = await ingestor.store.inclusion_proof(3, size)
-    leaf = merkle.hash_leaf(b"\x01" + stored.header_hash)
+    leaf = merkle.hash_leaf(BatchLeaf(stored.header_hash, 2, "veh-1").to_leaf())  # §7.1.1
     merkle.verify_inclusion(leaf, 3, size, proof, await ingestor.store.log_root(size))
 
 

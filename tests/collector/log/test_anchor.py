@@ -73,8 +73,9 @@ async def test_anchor_read_back_and_finality(node: Anvil, store: Store) -> None:
         await _grow(store, 3, 4)
         rows = await anchorer.tick(5)
         assert [r.status for r in rows] == ["final", "sent"]
-        root5, root8 = await store.log_root(5), await store.log_root(8)
-        assert _events(node, backend.contract) == [(5, root5, bytes(32)), (8, root8, root5)]
+        # Each checkpoint ends in its index leaf (protocol §7.3): 5 + 1, then 3 + 1 more.
+        root6, root10 = await store.log_root(6), await store.log_root(10)
+        assert _events(node, backend.contract) == [(6, root6, bytes(32)), (10, root10, root6)]
     finally:
         await backend.close()
 
@@ -95,8 +96,9 @@ async def test_node_stopped_and_restarted_mid_run(node: Anvil, store: Store) -> 
         node.mine(3)
         rows = await anchorer.tick(7)
         # The first anchor survived the restart; the newest checkpoint covers the outage.
-        assert [(r.size, r.status) for r in rows] == [(2, "final"), (4, "superseded"), (6, "sent")]
-        assert [e[0] for e in _events(node, backend.contract)] == [2, 6]
+        # (each checkpoint ends in its index leaf: sizes 2 + 1, 2 + 1 + 2 + 1, ...)
+        assert [(r.size, r.status) for r in rows] == [(3, "final"), (6, "superseded"), (9, "sent")]
+        assert [e[0] for e in _events(node, backend.contract)] == [3, 9]
     finally:
         await backend.close()
 
@@ -117,7 +119,7 @@ async def test_reorged_out_anchor_is_sent_again_once(node: Anvil, store: Store) 
         assert row.status == "final"
         (row,) = await anchorer.tick(5)
         assert row.attempts == 2
-        assert [e[0] for e in _events(node, backend.contract)] == [4]
+        assert [e[0] for e in _events(node, backend.contract)] == [5]  # 4 + the index leaf
     finally:
         await backend.close()
 
