@@ -14,16 +14,16 @@ from edge_agent.sealer import ChainHead, Identity, Sealer
 from edge_agent.sources.nmea import sentence_records
 from edge_agent.spool import Spool
 from notary_core import cose
-from notary_core.records import ClockSource, NmeaStatus
+from notary_core.records import CanEncoder, ClockSource, NmeaStatus
 
 
 def _chunk(n: int, stream: str = "can0", t: int = 0) -> Chunk:
+    enc = CanEncoder(stream, ClockSource.RTC)
     return Chunk(
         stream,
-        [bytes([i % 256]) for i in range(n)],
+        [enc.encode(t + i, t + i, t + i, 0x123, 0, 1, bytes([i % 256])) for i in range(n)],
         list(range(t, t + n)),
         list(range(t, t + n)),
-        seen=n,
     )
 
 
