@@ -3,7 +3,9 @@
 It subscribes to vn/v1/dev/+/batch through the real broker with the `collector`
 certificate, verifies each batch with notary_core (signature, count, Merkle root), stores
 it idempotently by batch_seq, and publishes a signed Receipt to vn/v1/dev/{id}/receipt.
-`paused` makes it ignore batches (no receipt), to test re-sends.
+`paused` makes it ignore batches (no receipt), to test re-sends; `withhold` stores them
+but sends no receipt (so they stay in the agent's spool, and a re-used batch_seq with
+other bytes, a fork, is caught).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Responder:
     arrivals: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     paused: bool = False
+    withhold: bool = False
     _client: mqtt.Client | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,6 +65,8 @@ class Responder:
             old = self.stored.setdefault(seq, bytes(msg.payload))
             if old != msg.payload:
                 self.errors.append(f"batch {seq} re-sent with different bytes")
+        if self.withhold:
+            return
         receipt = Receipt(
             device_id, seq, sealed.signed.header_hash, ReceiptStatus.STORED, time.time_ns(), seq
         )
