@@ -143,7 +143,7 @@ class Agent:
                 self._send(time.monotonic_ns())
                 self._watch_clock(watch)
                 if now - last_prune > PRUNE_INTERVAL_NS:
-                    self.spool.prune(time.time_ns())
+                    self._prune()
                     last_prune = now
                 if self.cfg.exit_when_done and self._done():
                     break
@@ -166,6 +166,12 @@ class Agent:
             self.spool.close()
         log.info("stopped at batch %d", self.head.next_seq)
         return code
+
+    def _prune(self) -> None:
+        try:
+            self.spool.prune(time.time_ns())
+        except Unreachable as exc:
+            log.error("pruning the spool failed: %s", exc.message)
 
     def _watch_clock(self, watch: ClockWatch) -> None:
         """Both clocks read together, here only: a slow commit is not a clock step."""
@@ -239,7 +245,7 @@ class Agent:
             except Unreachable as exc:
                 if stop.is_set():
                     lost = "" if committed else f"; {len(closed.records)} records not sealed"
-                    raise StoppedUnsealed(f"{exc}{lost}") from None
+                    raise StoppedUnsealed(f"{exc.message}{lost}") from None
                 log.error("%s: retrying in 1 s", exc)
                 stop.wait(1)
         self._reported -= set(carries)
@@ -294,6 +300,9 @@ class Agent:
                 released = self.spool.ack(receipt, raw, time.time_ns())
             except SpoolDamaged as exc:
                 self._replace_spool(str(exc))
+                continue
+            except Unreachable as exc:  # the batch stays unacknowledged: re-sent, re-receipted
+                log.error("receipt for batch %d not recorded: %s", receipt.batch_seq, exc.message)
                 continue
             if not released:
                 continue

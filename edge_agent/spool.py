@@ -19,6 +19,7 @@ counters (dropped = records, gaps = batches) of every later header.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -370,15 +371,24 @@ class SpoolDamaged(BadData):
 
 
 def fs_state(path: Path) -> str:
-    """What the file system holding `path` says now: read-only, full, or nothing."""
+    """What the file system holding `path` says now: read-only, full, or "".
+
+    Asked by writing a probe file: ext4 remounted read-only after an error still shows
+    `rw` in statvfs, but refuses the write with EROFS."""
+    probe = path.with_name(f".{path.name}.probe")
     try:
-        st = os.statvfs(path.parent)
-    except OSError:
-        return ""
-    if st.f_flag & os.ST_RDONLY:
-        return "read-only file system"
-    if st.f_bavail * st.f_frsize < PAGE_SIZE * 4:
-        return "disk full"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, bytes(PAGE_SIZE))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return "read-only file system"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "disk full"
     return ""
 
 

@@ -75,3 +75,7 @@ class Responder:
     def chain(self) -> list[SealedBatch]:
         with self._lock:
             return [SealedBatch.from_bytes(self.stored[s]) for s in sorted(self.stored)]
+
+    def chain_with_gaps(self) -> list[SealedBatch]:
+        """Every stored batch, ascending, gaps allowed (batches the agent discarded)."""
+        return self.chain()
