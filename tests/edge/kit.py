@@ -97,11 +97,11 @@ def replay_source(path: Path, speed: str = "max") -> str:
     return f'[[source]]\ntype = "replay"\nstream = "can"\nfile = "{path}"\nspeed = "{speed}"\n'
 
 
-def start_agent(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_agent(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "--config", str(config)],
+            [sys.executable, "-m", "edge_agent", "--config", str(config), *args],
             stdout=out,
             stderr=out,
             stdin=subprocess.DEVNULL,

@@ -32,6 +32,7 @@ class Responder:
     errors: list[str] = field(default_factory=list)
     paused: bool = False
     withhold: bool = False
+    reject: set[int] = field(default_factory=set)  # answer these seqs REJECTED
     _client: mqtt.Client | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,9 +68,8 @@ class Responder:
                 self.errors.append(f"batch {seq} re-sent with different bytes")
         if self.withhold:
             return
-        receipt = Receipt(
-            device_id, seq, sealed.signed.header_hash, ReceiptStatus.STORED, time.time_ns(), seq
-        )
+        status = ReceiptStatus.REJECTED if seq in self.reject else ReceiptStatus.STORED
+        receipt = Receipt(device_id, seq, sealed.signed.header_hash, status, time.time_ns(), seq)
         c.publish(f"vn/v1/dev/{device_id}/receipt", receipt.sign(self.signer), qos=1)
 
     def chain(self) -> list[SealedBatch]:

@@ -54,6 +54,20 @@ def test_delivery_resends_backlog_in_order_without_starving_live() -> None:
     assert [d.next_batch(200), d.next_batch(200)] == [4, 6]
 
 
+def test_after_a_reconnection_unreceipted_batches_are_resent_soon() -> None:
+    """The collector may subscribe after the agent reconnects: probe at 1 s, 2 s, 4 s..."""
+    s = 10**9
+    d = Delivery(window=4, receipt_timeout_ns=30 * s, probe_timeout_ns=s)
+    d.reconnected([7])
+    assert d.next_batch(0) == 7 and d.next_batch(0) is None
+    assert d.next_batch(s) == 7  # not 30 s later
+    assert d.next_batch(2 * s) is None and d.next_batch(3 * s) == 7  # then after 2 s
+    d.acked(7)  # a receipt on this connection: the collector listens again
+    d.sealed(8)
+    assert d.next_batch(4 * s) == 8
+    assert d.next_batch(20 * s) is None and d.next_batch(34 * s) == 8
+
+
 def test_clock_step_is_detected() -> None:
     w = ClockWatch(threshold_ns=100)
     assert w.observe(0, 1000) is None
