@@ -7,9 +7,10 @@ leaves the schedule only when its signed receipt is accepted (`acked`).
 
 After a (re)connection the collector may not be subscribed yet (it reconnects to a
 restarted broker on its own schedule), so what is sent then can be lost at the broker.
-Until the first receipt arrives on the new connection, in-flight batches are re-sent
-after a short timeout that doubles each time (1 s, 2 s, 4 s ... up to the receipt
-timeout) instead of waiting the whole receipt timeout (issue 16 §1).
+Until the first receipt arrives on the new connection, every batch sent is re-sent after
+a short timeout that doubles for that batch each time (1 s, 2 s, 4 s ... up to the receipt
+timeout) instead of waiting the whole receipt timeout (issue 16 §1); batches sent after
+that receipt wait the receipt timeout.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class Delivery:
         self.window = window
         self.receipt_timeout_ns = receipt_timeout_ns
         self.probe_timeout_ns = probe_timeout_ns
-        self._timeout_ns = receipt_timeout_ns  # the probe timeout until a receipt arrives
+        self._timeout_ns = receipt_timeout_ns  # for a first send: probe until a receipt
+        self._timeouts: dict[int, int] = {}  # seq -> its own (doubling) probe timeout
         self._backlog: deque[int] = deque()
         self._live: deque[int] = deque()
         self._inflight: dict[int, int] = {}  # seq -> sent at (monotonic ns)
@@ -44,6 +46,7 @@ class Delivery:
         self._live.clear()
         self._backlog = deque(sorted(unacked))
         self._timeout_ns = min(self.probe_timeout_ns, self.receipt_timeout_ns)
+        self._timeouts.clear()
 
     def in_flight(self) -> frozenset[int]:
         return frozenset(self._inflight)
@@ -54,6 +57,7 @@ class Delivery:
     def acked(self, seq: int) -> None:
         """A receipt: the collector is listening, so back to the full receipt timeout."""
         self._inflight.pop(seq, None)
+        self._timeouts.pop(seq, None)
         self._timeout_ns = self.receipt_timeout_ns
 
     def forget(self, seqs: set[int]) -> None:
@@ -62,15 +66,17 @@ class Delivery:
         self._live = deque(s for s in self._live if s not in seqs)
         for s in seqs:
             self._inflight.pop(s, None)
+            self._timeouts.pop(s, None)
 
     def next_batch(self, now_ns: int) -> int | None:
         """The next seq to publish now, or None (window full or nothing to send)."""
-        expired = [s for s, t in self._inflight.items() if now_ns - t >= self._timeout_ns]
+        limit = self.receipt_timeout_ns
+        timeouts = self._timeouts
+        expired = [s for s, t in self._inflight.items() if now_ns - t >= timeouts.get(s, limit)]
         for s in sorted(expired, reverse=True):
             del self._inflight[s]
             self._backlog.appendleft(s)
-        if expired and self._timeout_ns < self.receipt_timeout_ns:
-            self._timeout_ns = min(2 * self._timeout_ns, self.receipt_timeout_ns)
+            timeouts[s] = min(2 * timeouts[s], limit) if s in timeouts else limit
         if len(self._inflight) >= self.window:
             return None
         queues = (self._live, self._backlog) if self._live_turn else (self._backlog, self._live)
@@ -79,5 +85,7 @@ class Delivery:
                 seq = q.popleft()
                 self._live_turn = q is not self._live
                 self._inflight[seq] = now_ns
+                if self._timeout_ns < self.receipt_timeout_ns:
+                    self._timeouts.setdefault(seq, self._timeout_ns)
                 return seq
         return None
