@@ -2,7 +2,8 @@
 
 One main thread owns the batcher, sealer, spool and delivery schedule; sources run in
 their own threads and paho in its network thread, both handing over through queues.
-A batch is committed to the spool before it is published and released only by a valid
+A batch is committed to the spool, and its head to the head file, before it is published;
+it is checked against its own root before each send and released only by a valid
 collector receipt. Startup validates everything first and fails with one clear error.
 """
 
@@ -15,23 +16,33 @@ import threading
 import time
 from importlib import metadata
 
-from edge_agent import device_key, system_linux
+from edge_agent import device_key, headfile, recovery, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
 from edge_agent.clock import ClockWatch
 from edge_agent.config import Config, SourceConfig
 from edge_agent.delivery import Delivery
-from edge_agent.limits import AGENT_STREAM, CAPTURE_QUEUE_CHUNKS
+from edge_agent.limits import (
+    AGENT_STREAM,
+    CAPTURE_QUEUE_CHUNKS,
+    PROBE_TIMEOUT_S,
+    SPOOL_WARN_FRACTIONS,
+)
+from edge_agent.losses import carried_reports, loss_event, unsealed
 from edge_agent.publisher import MqttPublisher
 from edge_agent.sealer import Identity, Sealer
 from edge_agent.sources.base import Emitter, Source
 from edge_agent.sources.can import CanBusSource, ReplaySource
-from edge_agent.spool import SPOOL_STREAM, Spool
+from edge_agent.spool import SPOOL_STREAM, Spool, SpoolDamaged
 from notary_core import records as rec
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
-from notary_core.receipt import open_receipt
+from notary_core.receipt import ReceiptStatus, open_receipt
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL_NS = 60 * 10**9
+
+
+class StoppedUnsealed(Unreachable):
+    """Asked to stop while the spool could not be written: what was not committed is lost."""
 
 
 def agent_version() -> str:
@@ -66,29 +77,53 @@ class Agent:
         for p in (cfg.mqtt.ca_file, cfg.mqtt.cert_file):
             if not os.access(p, os.R_OK):
                 raise BadData(Reason.BAD_KEY, f"TLS file {p} is missing or unreadable")
-        self.spool = Spool(cfg.spool_path, cfg.spool_max_bytes, int(cfg.retention_s * 1e9))
-        self.head = self.spool.head()
+        self.files = recovery.SpoolFiles(
+            cfg.spool_path, cfg.head_path, cfg.spool_max_bytes, int(cfg.retention_s * 1e9)
+        )
+        self.spool = recovery.open_checked(self.files, self.signer.public, time.time_ns())
+        self.record = recovery.record_of(self.spool)
+        self.head = self.record.head
+        issued, sealed = self.spool.seqs()
         counters = self.spool.counters()
-        self.batcher = Batcher(int(cfg.window_s * 1e9), cfg.max_records, counters)
+        self.batcher = Batcher(int(cfg.window_s * 1e9), cfg.max_records, counters, sealed)
         self.clock, self.uncertainty = system_linux.clock_status()
         identity = Identity(cfg.device_id, system_linux.boot_id(), agent_version(), cfg.config_hash)
         self.sealer = Sealer(self.signer, identity)
         self.chunks: queue.Queue[Chunk] = queue.Queue(CAPTURE_QUEUE_CHUNKS)
         self.receipts: queue.Queue[bytes] = queue.Queue()
         self.sources = [make_source(s, self.clock) for s in cfg.sources]
-        if any(isinstance(s, ReplaySource) for s in self.sources):
-            self.clock = rec.ClockSource.REPLAY
-        start = {k: c.seen for k, c in counters.items()}
+        # Records of a replay carry the recorded time (REPLAY); the header says so too.
+        replay = any(isinstance(s, ReplaySource) for s in self.sources)
+        self.header_clock = rec.ClockSource.REPLAY if replay else self.clock
+        start = {k: c.seen for k, c in counters.items()}  # spools written before `issued`
+        start.update({k: max(v, start.get(k, 0)) for k, v in {**sealed, **issued}.items()})
         self.events = Emitter(self.chunks, start, self.clock)
-        self._emitters = [Emitter(self.chunks, start, s.clock) for s in self.sources]
-        self.delivery = Delivery(cfg.mqtt.inflight, int(cfg.mqtt.receipt_timeout_s * 1e9))
+        self._emitters = [Emitter(self.chunks, start, s.clock, self.clock) for s in self.sources]
+        self._unsealed = unsealed(issued, sealed)
+        self.delivery = Delivery(
+            cfg.mqtt.inflight, int(cfg.mqtt.receipt_timeout_s * 1e9), int(PROBE_TIMEOUT_S * 1e9)
+        )
         self.publisher = MqttPublisher(cfg.mqtt, cfg.device_id, self.receipts)
         self._epoch = 0
+        self._reported: set[tuple[int, int]] = set()  # loss reports emitted, not yet sealed
+        self._warned = 0.0
         self.bad_receipts = 0
 
     def run(self, stop: threading.Event) -> int:
+        log.info(
+            "%s: device %s, chain continues at batch %d, spool %s (%d unacknowledged)",
+            agent_version(),
+            self.cfg.device_id,
+            self.head.next_seq,
+            self.cfg.spool_path,
+            len(self.spool.unacked()),
+        )
         self.events.event(AGENT_STREAM, rec.EventType.AGENT_START, detail=agent_version())
-        self.events.flush()
+        for stream, count, first in self._unsealed:
+            log.warning("%d records of %s were read but never sealed (agent died)", count, stream)
+            self.batcher.count(stream, dropped=count)
+            self.events.event(AGENT_STREAM, rec.EventType.UNSEALED, count, first, stream)
+        self._report_losses()
         threads = [
             threading.Thread(target=s.run, args=(e, stop), name=f"source-{s.name}", daemon=True)
             for s, e in zip(self.sources, self._emitters, strict=True)
@@ -97,34 +132,54 @@ class Agent:
             t.start()
         self.publisher.start()
         watch, last_prune = ClockWatch(), 0
+        code = 0
         try:
             while not stop.is_set():
                 now = time.monotonic_ns()
-                self._take_chunks(now)
+                self._take_chunks(now, stop)
                 if (due := self.batcher.due(now)) is not None:
-                    self._seal_commit(due)
+                    self._seal_commit(due, stop)
                 self._take_receipts()
-                self._send(now)
-                if (step := watch.observe(now, time.time_ns())) is not None:
-                    self.events.event(
-                        AGENT_STREAM, rec.EventType.CLOCK_STEP, step.step_ns, step.new_utc_ns
-                    )
-                    self.events.flush()
+                self._send(time.monotonic_ns())
+                self._watch_clock(watch)
                 if now - last_prune > PRUNE_INTERVAL_NS:
-                    self.spool.prune(time.time_ns())
+                    self._prune()
                     last_prune = now
                 if self.cfg.exit_when_done and self._done():
                     break
+        except StoppedUnsealed as exc:
+            log.error("stopped: %s", exc)
+            code = 1
         finally:
             stop.set()
             for t in threads:
                 t.join(timeout=5)
-            self._take_chunks(time.monotonic_ns())
-            if (last := self.batcher.flush()) is not None:
-                self._seal_commit(last)
+            try:
+                if code == 0:
+                    self._take_chunks(time.monotonic_ns(), stop, wait=False)
+                    if (last := self.batcher.flush()) is not None:
+                        self._seal_commit(last, stop)
+            except StoppedUnsealed as exc:
+                log.error("stopped: %s", exc)
+                code = 1
             self.publisher.stop()
             self.spool.close()
-        return 0
+        log.info("stopped at batch %d", self.head.next_seq)
+        return code
+
+    def _prune(self) -> None:
+        try:
+            self.spool.prune(time.time_ns())
+        except Unreachable as exc:
+            log.error("pruning the spool failed: %s", exc.message)
+
+    def _watch_clock(self, watch: ClockWatch) -> None:
+        """Both clocks read together, here only: a slow commit is not a clock step."""
+        mono_ns, utc_ns = system_linux.now_pair()
+        if (step := watch.observe(mono_ns, utc_ns)) is not None:
+            log.warning("clock step of %+.3f s", step.step_ns / 1e9)
+            self.events.event(AGENT_STREAM, rec.EventType.CLOCK_STEP, step.step_ns, step.new_utc_ns)
+            self.events.flush()
 
     def _done(self) -> bool:
         return (
@@ -134,44 +189,98 @@ class Agent:
             and not self.spool.unacked()
         )
 
-    def _take_chunks(self, now: int) -> None:
+    def _take_chunks(self, now: int, stop: threading.Event, wait: bool = True) -> None:
         try:
-            chunk = self.chunks.get(timeout=0.01)
+            chunk = self.chunks.get(timeout=0.01) if wait else self.chunks.get_nowait()
         except queue.Empty:
             return
         while True:
             for closed in self.batcher.add(chunk, now):
-                self._seal_commit(closed)
+                self._seal_commit(closed, stop)
             try:
                 chunk = self.chunks.get_nowait()
             except queue.Empty:
                 return
 
-    def _seal_commit(self, closed: ClosedBatch) -> None:
-        """Seal and durably commit; retry while the spool fails (the head does not move)."""
+    def _issued(self) -> dict[str, int]:
+        """Sequence numbers handed out so far, per stream, across every emitter."""
+        out: dict[str, int] = {}
+        for e in (self.events, *self._emitters):
+            for _ in range(10):
+                try:
+                    seqs = dict(e.seq)  # a source thread may add a stream meanwhile
+                    break
+                except RuntimeError:
+                    continue
+            for k, v in seqs.items():
+                out[k] = max(v, out.get(k, 0))
+        return out
+
+    def _seal_commit(self, closed: ClosedBatch, stop: threading.Event) -> None:
+        """Seal, commit to the spool, then write the head file; retry while either fails
+        (the head does not move), give up only when asked to stop, naming the cause."""
+        carries = carried_reports(closed.records)
+        sealed, committed, discard = None, False, None
         while True:
-            sealed = self.sealer.seal(
-                self.head, closed, os.urandom(32), self.clock, self.uncertainty
-            )
             try:
-                discard = self.spool.commit(sealed, time.time_ns())
+                if not committed:
+                    sealed = self.sealer.seal(
+                        self.head, closed, os.urandom(32), self.header_clock, self.uncertainty
+                    )
+                    discard = self.spool.commit(
+                        sealed,
+                        time.time_ns(),
+                        issued=self._issued(),
+                        sealed_seqs=closed.next_seqs,
+                        protect=self.delivery.in_flight(),
+                        carries=carries,
+                    )
+                    committed = True
+                    self.head = self.head.after(sealed)
+                self.record = recovery.record_of(self.spool)
+                headfile.write(self.files.head_path, self.record)
                 break
+            except SpoolDamaged as exc:
+                self._replace_spool(str(exc))
             except Unreachable as exc:
+                if stop.is_set():
+                    lost = "" if committed else f"; {len(closed.records)} records not sealed"
+                    raise StoppedUnsealed(f"{exc.message}{lost}") from None
                 log.error("%s: retrying in 1 s", exc)
-                time.sleep(1)
-        self.head = self.head.after(sealed)
+                stop.wait(1)
+        self._reported -= set(carries)
         self.delivery.sealed(self.head.next_seq - 1)
         if discard is not None:
             self.delivery.forget(set(discard.seqs))
             self.batcher.count(SPOOL_STREAM, dropped=discard.records, gaps=discard.batches)
-            self.events.event(
-                AGENT_STREAM,
-                rec.EventType.SPOOL_DISCARD,
-                discard.batches,
-                discard.first_seq,
-                f"spool over {self.cfg.spool_max_bytes} bytes: {discard.records} records discarded",
-            )
-            self.events.flush()
+            log.warning("spool over its cap: %d batches discarded", discard.batches)
+        self._report_losses()
+        self._warn_depth()
+
+    def _report_losses(self) -> None:
+        """Every loss not carried by a committed batch goes into the next batch, once."""
+        for loss in self.spool.pending_losses():
+            if loss.key not in self._reported:
+                self._reported.add(loss.key)
+                self.events.event(AGENT_STREAM, *loss_event(loss))
+        self.events.flush()
+
+    def _warn_depth(self) -> None:
+        used = self.spool.total_bytes() / self.cfg.spool_max_bytes
+        level = max((f for f in SPOOL_WARN_FRACTIONS if used >= f), default=0.0)
+        if level > self._warned:
+            log.warning("spool at %.0f%% of spool.max_bytes", used * 100)
+        self._warned = level
+
+    def _replace_spool(self, why: str) -> None:
+        self.spool, lost = recovery.replace_damaged(
+            self.spool, self.files, self.record, self.signer.public, why, time.time_ns()
+        )
+        self.batcher.count(SPOOL_STREAM, gaps=lost)
+        self.record = recovery.record_of(self.spool)
+        self._reported.clear()
+        self.delivery.reconnected(self.spool.unacked())
+        self._report_losses()
 
     def _take_receipts(self) -> None:
         while True:
@@ -187,8 +296,32 @@ class Agent:
                 self.bad_receipts += 1
                 log.warning("receipt refused: %s", exc)
                 continue
-            if self.spool.ack(receipt, raw, time.time_ns()):
-                self.delivery.acked(receipt.batch_seq)
+            try:
+                released = self.spool.ack(receipt, raw, time.time_ns())
+            except SpoolDamaged as exc:
+                self._replace_spool(str(exc))
+                continue
+            except Unreachable as exc:  # the batch stays unacknowledged: re-sent, re-receipted
+                log.error("receipt for batch %d not recorded: %s", receipt.batch_seq, exc.message)
+                continue
+            if not released:
+                continue
+            self.delivery.acked(receipt.batch_seq)
+            if receipt.status == ReceiptStatus.REJECTED:
+                log.error(
+                    "ALARM: the collector REJECTED batch %d (header %s): it is quarantined "
+                    "there, not evidence; see the collector's quarantine",
+                    receipt.batch_seq,
+                    receipt.header_hash.hex(),
+                )
+                self.events.event(
+                    AGENT_STREAM,
+                    rec.EventType.RECEIPT_REJECTED,
+                    receipt.batch_seq,
+                    0,
+                    receipt.header_hash.hex(),
+                )
+                self.events.flush()
 
     def _send(self, now: int) -> None:
         if not self.publisher.ready:
@@ -197,10 +330,16 @@ class Agent:
             self._epoch = self.publisher.epoch
             self.delivery.reconnected(self.spool.unacked())
         while (seq := self.delivery.next_batch(now)) is not None:
-            payload = self.spool.payload(seq)
-            if payload is None:  # pruned or discarded meanwhile
-                self.delivery.acked(seq)
+            try:
+                got = self.spool.payload(seq)
+                if got is not None:
+                    recovery.check_batch(seq, got[0], got[1], self.signer.public)
+            except SpoolDamaged as exc:
+                self._replace_spool(str(exc))
+                return
+            if got is None:  # pruned or discarded meanwhile
+                self.delivery.forget({seq})
                 continue
-            if not self.publisher.publish(payload):
+            if not self.publisher.publish(got[1]):
                 self.delivery.reconnected(self.spool.unacked())
                 return

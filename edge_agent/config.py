@@ -19,6 +19,22 @@ from notary_core.header import DEVICE_ID_RE
 from notary_core.records import CanEncoder, ClockSource
 
 SOURCE_TYPES = ("can", "replay", "nmea", "bridge")
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_SPOOL_KEYS = ("path", "head_path", "max_bytes", "retention_s", "min_free_bytes")
+_BATCH_KEYS = ("window_s", "max_records")
+_MQTT_KEYS = (
+    "host",
+    "port",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "collector_public_key",
+    "inflight",
+    "receipt_timeout_s",
+    "backoff_min_s",
+    "backoff_max_s",
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,9 @@ class Config:
     min_free_bytes: int = limits.DEFAULT_MIN_FREE_BYTES
     exit_when_done: bool = False  # replay demos: stop once replays end and all is receipted
     config_hash: bytes = bytes(32)
+    head_path: Path = Path()  # the second record of the chain position (edge_agent/headfile)
+    log_format: str = "plain"  # "plain" lines for journald, or "json" lines
+    log_level: str = "INFO"
 
 
 class _Reader:
@@ -126,7 +145,7 @@ def load(path: Path) -> Config:
 
 def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "config") -> Config:
     r = _Reader(base)
-    known = {"device_id", "key_file", "spool", "batch", "mqtt", "source", "exit_when_done"}
+    known = {"device_id", "key_file", "spool", "batch", "mqtt", "source", "exit_when_done", "log"}
     r.problems += [f"{k}: unknown key" for k in doc if k not in known]
     device_id = r.req(doc, "device_id", str, "")
     if device_id is not None and not DEVICE_ID_RE.fullmatch(device_id):
@@ -135,6 +154,17 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
     spool = _table(r, doc, "spool")
     batch = _table(r, doc, "batch")
     mq = _table(r, doc, "mqtt")
+    lg = _table(r, doc, "log")
+    r.problems += [f"log.{k}: unknown key" for k in lg if k not in ("format", "level")]
+    log_format = r.get(lg, "format", str, "log.") or "plain"
+    if log_format not in LOG_FORMATS:
+        r.problems.append(f"log.format: must be 'plain' or 'json', got {log_format!r}")
+    log_level = (r.get(lg, "level", str, "log.") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        r.problems.append(f"log.level: must be one of {', '.join(LOG_LEVELS)}")
+    for tname, table, keys in (("spool", spool, _SPOOL_KEYS), ("batch", batch, _BATCH_KEYS)):
+        r.problems += [f"{tname}.{k}: unknown key" for k in table if k not in keys]
+    r.problems += [f"mqtt.{k}: unknown key" for k in mq if k not in _MQTT_KEYS]
     window = r.get(batch, "window_s", (int, float), "batch.")
     r.positive(window, "batch.window_s", 3600)
     max_records = r.get(batch, "max_records", int, "batch.")
@@ -157,10 +187,16 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
         backoff_max_s=_num(r, mq, "backoff_max_s", limits.DEFAULT_BACKOFF_MAX_S),
     )
     sources = _sources(r, doc)
+    spool_path = r.path(spool, "path", "spool.")
+    head_path = (
+        r.path(spool, "head_path", "spool.")
+        if "head_path" in spool
+        else spool_path.with_name(spool_path.name + ".head")
+    )
     cfg = Config(
         device_id=device_id or "",
         key_file=key_file,
-        spool_path=r.path(spool, "path", "spool."),
+        spool_path=spool_path,
         mqtt=mqtt,
         sources=sources,
         window_s=float(window or limits.DEFAULT_WINDOW_S),
@@ -170,6 +206,9 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
         min_free_bytes=int(_num(r, spool, "min_free_bytes", limits.DEFAULT_MIN_FREE_BYTES)),
         exit_when_done=bool(r.get(doc, "exit_when_done", bool, "")),
         config_hash=config_hash,
+        head_path=head_path,
+        log_format=log_format,
+        log_level=log_level,
     )
     if r.problems:
         raise BadData(Reason.MALFORMED, f"{name}: " + "; ".join(r.problems))

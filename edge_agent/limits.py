@@ -28,7 +28,8 @@ DEFAULT_BACKOFF_MAX_S = 30.0
 """Reconnect backoff: doubles from min to max; a fleet does not hammer a recovering broker."""
 
 DEFAULT_SPOOL_MAX_BYTES = 1 << 30
-"""Unacknowledged batches kept on disk; past it the oldest are discarded and counted."""
+"""Every batch kept on disk; past it acknowledged ones are pruned early, then the oldest
+unacknowledged ones are discarded and counted."""
 
 DEFAULT_RETENTION_S = 24 * 3600.0
 """Acknowledged batches stay this long (local inspection), then are pruned."""
@@ -47,3 +48,9 @@ MAX_CONFIG_BYTES = 1 << 20
 
 AGENT_STREAM = "agent"
 """Stream of the agent's own events (start, clock steps, spool discards)."""
+
+SPOOL_WARN_FRACTIONS = (0.5, 0.8, 0.95)
+"""Log a warning when the spool crosses these fractions of spool.max_bytes."""
+
+PROBE_TIMEOUT_S = 1.0
+"""After a (re)connection, re-send unreceipted batches after 1 s, doubling, until a receipt."""

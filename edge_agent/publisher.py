@@ -47,6 +47,7 @@ class MqttPublisher:
         c.on_subscribe = self._on_subscribe
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_connect_fail = self._on_connect_fail
         self._client = c
 
     @property
@@ -93,14 +94,18 @@ class MqttPublisher:
         with self._lock:
             self.epoch += 1
         self._ready.set()
-        log.info("connected to %s:%s", self.cfg.host, self.cfg.port)
+        log.info("connected to the broker at %s:%s", self.cfg.host, self.cfg.port)
 
     def _on_disconnect(
         self, c: mqtt.Client, u: object, flags: object, rc: ReasonCode, props: object
     ) -> None:
         self._ready.clear()
-        self.last_error = f"disconnected: {rc}"
-        log.info("%s", self.last_error)
+        self.last_error = f"disconnected from the broker: {rc}"
+        log.warning("%s", self.last_error)
+
+    def _on_connect_fail(self, c: mqtt.Client, u: object) -> None:
+        self.last_error = f"cannot connect to the broker at {self.cfg.host}:{self.cfg.port}"
+        log.warning("%s: retrying with backoff", self.last_error)
 
     def _on_message(self, c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
         self.receipts.put(bytes(msg.payload))

@@ -1,9 +1,10 @@
-"""What the Linux kernel says about this boot and its clock (boot id, NTP sync state)."""
+"""What the Linux kernel says about this boot and its clocks (boot id, NTP sync state, now)."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import time
 import uuid
 
 from edge_agent.limits import UNKNOWN_CLOCK_UNCERTAINTY_NS
@@ -47,3 +48,11 @@ def clock_status() -> tuple[ClockSource, int]:
     if state < 0 or state == _TIME_ERROR or tx.status & _STA_UNSYNC:
         return ClockSource.RTC, UNKNOWN_CLOCK_UNCERTAINTY_NS
     return ClockSource.NTP, max(0, int(tx.maxerror)) * 1000
+
+
+def now_pair() -> tuple[int, int]:
+    """(monotonic ns, UTC ns) read back to back: the one place the agent reads both clocks.
+
+    A pair read at different instants (monotonic at the top of a loop, UTC after a slow
+    commit) shows the delay between them as a clock step (issue 14 §1)."""
+    return time.monotonic_ns(), time.time_ns()

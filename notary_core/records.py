@@ -103,6 +103,9 @@ class EventType(IntEnum):
     SERIAL_OUTAGE = 8  # a: outage duration ns
     SPOOL_DISCARD = 9  # a: batches discarded, b: first discarded batch_seq
     SOURCE_STATE = 10  # detail: what changed (opened, closed, reconnected)
+    SPOOL_LOST = 11  # a: batches lost, b: first lost batch_seq; detail: damage, where it went
+    UNSEALED = 12  # a: records read but never sealed, b: first such sequence number
+    RECEIPT_REJECTED = 13  # a: batch_seq the collector rejected; detail: its header hash
 
 
 @dataclass(frozen=True, slots=True)

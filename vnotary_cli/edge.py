@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=_provision)
     r = sub.add_parser("run", help="run the agent with a TOML config")
     r.add_argument("--config", type=Path, required=True)
+    r.add_argument(
+        "--log-format", choices=("plain", "json"), help="log lines (overrides log.format)"
+    )
     r.set_defaults(handler=_run)
     s = sub.add_parser("status", help="spool depth, oldest unacknowledged batch, counters")
     s.add_argument("--config", type=Path, required=True)
@@ -45,7 +48,7 @@ def _provision(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from edge_agent.__main__ import run  # noqa: PLC0415
 
-    return run(args.config)
+    return run(args.config, args.log_format)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -15,19 +15,34 @@ from abc import ABC, abstractmethod
 
 from edge_agent.batcher import Chunk
 from edge_agent.limits import CHUNK_INTERVAL_S, CHUNK_RECORDS
+from edge_agent.system_linux import now_pair
 from notary_core import records as rec
 from notary_core.errors import BadData
 
 log = logging.getLogger(__name__)
 
 
+_LOGGED = frozenset(
+    {rec.EventType.SOURCE_STATE, rec.EventType.SERIAL_OUTAGE, rec.EventType.BUS_OFF}
+)
+
+
 class Emitter:
     """Collects one source's records into per-stream chunks and hands them over."""
 
-    def __init__(self, out: queue.Queue[Chunk], start_seq: dict[str, int], clock: rec.ClockSource):
+    def __init__(
+        self,
+        out: queue.Queue[Chunk],
+        start_seq: dict[str, int],
+        clock: rec.ClockSource,
+        event_clock: rec.ClockSource | None = None,
+    ):
+        """`clock` labels the source's records (REPLAY for a recorded log); `event_clock`
+        labels the source's events, which carry the system clock's time (issue 14 §1)."""
         self.out = out
         self.seq = dict(start_seq)
         self.clock = clock
+        self.event_clock = clock if event_clock is None else event_clock
         self.chunks: dict[str, Chunk] = {}
         self.pending = 0
         self._last_flush = time.monotonic_ns()
@@ -44,19 +59,27 @@ class Emitter:
         self.seq[stream] = s + 1
         return s
 
-    def record(self, stream: str, body: rec.Body, mono_ns: int, utc_ns: int) -> None:
+    def record(
+        self,
+        stream: str,
+        body: rec.Body,
+        mono_ns: int,
+        utc_ns: int,
+        clock: rec.ClockSource | None = None,
+    ) -> None:
         """Encode and add one record (any kind); a record that cannot be encoded is counted
-        as dropped and described by an event, never silently lost."""
+        as dropped (its sequence number stays unused) and described by a DROPPED event
+        with the next one, never silently lost."""
         c = self.chunk(stream)
         seq = self.next_seq(stream)
-        c.seen += 1
+        label = self.clock if clock is None else clock
         try:
-            data = rec.encode(rec.Record(stream, seq, mono_ns, utc_ns, self.clock, body))
+            data = rec.encode(rec.Record(stream, seq, mono_ns, utc_ns, label, body))
         except BadData as exc:
             c.dropped += 1
             detail = f"{exc.reason}: {exc.message}"[:200]
-            body = rec.AgentEvent(rec.EventType.DROPPED, 1, 0, detail)
-            data = rec.encode(rec.Record(stream, seq, mono_ns, utc_ns, self.clock, body))
+            self.event(stream, rec.EventType.DROPPED, 1, 0, detail)
+            return
         c.records.append(data)
         c.mono.append(mono_ns)
         c.utc.append(utc_ns)
@@ -65,9 +88,19 @@ class Emitter:
     def event(
         self, stream: str, event: rec.EventType, a: int = 0, b: int = 0, detail: str = ""
     ) -> None:
-        self.record(
-            stream, rec.AgentEvent(event, a, b, detail[:500]), time.monotonic_ns(), time.time_ns()
-        )
+        """An event at the system clock's time, labelled with the system clock's source.
+        A source opening, failing or going bus-off is also a log line."""
+        if event in _LOGGED:
+            quiet = event == rec.EventType.SOURCE_STATE and detail.startswith("opened")
+            log.log(
+                logging.INFO if quiet else logging.WARNING,
+                "%s: %s",
+                stream,
+                detail or f"{event.name} ({a})",
+            )
+        mono_ns, utc_ns = now_pair()
+        body = rec.AgentEvent(event, a, b, detail[:500])
+        self.record(stream, body, mono_ns, utc_ns, self.event_clock)
 
     def maybe_flush(self) -> None:
         if self.pending >= CHUNK_RECORDS:
@@ -80,7 +113,7 @@ class Emitter:
     def flush(self) -> None:
         self._last_flush = time.monotonic_ns()
         for stream, c in list(self.chunks.items()):
-            if c.records or c.seen or c.dropped or c.bus_errors or c.crc_failures or c.gaps:
+            if c.records or c.dropped or c.bus_errors or c.crc_failures or c.gaps:
                 self.out.put(c)  # blocks when the agent is behind: back-pressure, not loss
                 self.chunks[stream] = Chunk(stream)
         self.pending = 0
@@ -97,8 +130,10 @@ class Source(ABC):
         self.error: str | None = None
 
     def run(self, emit: Emitter, stop: threading.Event) -> None:
+        log.info("source %s (%s) starting", self.name, type(self).__name__)
         try:
             self._capture(emit, stop)
+            log.info("source %s ended", self.name)
         except Exception as exc:  # a dying source is an event, not a silent stop
             log.exception("source %s failed", self.name)
             self.error = f"{type(exc).__name__}: {exc}"

@@ -58,7 +58,6 @@ class CanCapture:
         chunk = self.emit.chunks[stream]
         seq = self.emit.seq[stream]
         self.emit.seq[stream] = seq + 1
-        chunk.seen += 1
         data = bytes(msg.data)
         flags = 0
         if msg.is_extended_id:
@@ -81,10 +80,10 @@ class CanCapture:
             self._error_frame(stream, msg.arbitration_id, data)
         try:
             record = enc.encode(seq, mono_ns, utc_ns, msg.arbitration_id, flags, dlc, data)
-        except BadData as exc:
+        except BadData as exc:  # seq stays unused: counted dropped, described by an event
             chunk.dropped += 1
-            body = rec.AgentEvent(rec.EventType.DROPPED, 1, msg.arbitration_id, str(exc)[:200])
-            record = rec.encode(rec.Record(stream, seq, mono_ns, utc_ns, self.emit.clock, body))
+            self.emit.event(stream, rec.EventType.DROPPED, 1, msg.arbitration_id, str(exc)[:200])
+            return
         chunk.records.append(record)
         chunk.mono.append(mono_ns)
         chunk.utc.append(utc_ns)

@@ -15,10 +15,11 @@ from edge_agent import device_key
 from notary_core import cose
 from notary_core.batch import SealedBatch
 from notary_core.header import GENESIS_PREV_HASH
+from tests.conftest import SHARED_DATA
 from tests.infra.mqtt_broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
+DATA = SHARED_DATA
 RAV4 = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
 GIULIA = DATA / "can" / "recan_alfa_romeo_giulia_exp3.log"
 
@@ -96,11 +97,11 @@ def replay_source(path: Path, speed: str = "max") -> str:
     return f'[[source]]\ntype = "replay"\nstream = "can"\nfile = "{path}"\nspeed = "{speed}"\n'
 
 
-def start_agent(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_agent(config: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "edge_agent", "--config", str(config)],
+            [sys.executable, "-m", "edge_agent", "--config", str(config), *args],
             stdout=out,
             stderr=out,
             stdin=subprocess.DEVNULL,

@@ -3,7 +3,9 @@
 It subscribes to vn/v1/dev/+/batch through the real broker with the `collector`
 certificate, verifies each batch with notary_core (signature, count, Merkle root), stores
 it idempotently by batch_seq, and publishes a signed Receipt to vn/v1/dev/{id}/receipt.
-`paused` makes it ignore batches (no receipt), to test re-sends.
+`paused` makes it ignore batches (no receipt), to test re-sends; `withhold` stores them
+but sends no receipt (so they stay in the agent's spool, and a re-used batch_seq with
+other bytes, a fork, is caught).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Responder:
     arrivals: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     paused: bool = False
+    withhold: bool = False
+    reject: set[int] = field(default_factory=set)  # answer these seqs REJECTED
     _client: mqtt.Client | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,11 +66,16 @@ class Responder:
             old = self.stored.setdefault(seq, bytes(msg.payload))
             if old != msg.payload:
                 self.errors.append(f"batch {seq} re-sent with different bytes")
-        receipt = Receipt(
-            device_id, seq, sealed.signed.header_hash, ReceiptStatus.STORED, time.time_ns(), seq
-        )
+        if self.withhold:
+            return
+        status = ReceiptStatus.REJECTED if seq in self.reject else ReceiptStatus.STORED
+        receipt = Receipt(device_id, seq, sealed.signed.header_hash, status, time.time_ns(), seq)
         c.publish(f"vn/v1/dev/{device_id}/receipt", receipt.sign(self.signer), qos=1)
 
     def chain(self) -> list[SealedBatch]:
         with self._lock:
             return [SealedBatch.from_bytes(self.stored[s]) for s in sorted(self.stored)]
+
+    def chain_with_gaps(self) -> list[SealedBatch]:
+        """Every stored batch, ascending, gaps allowed (batches the agent discarded)."""
+        return self.chain()

@@ -78,3 +78,34 @@ def test_broker_outage_under_load_loses_nothing(
     assert can_seen == frames and records >= frames
     assert "disconnected" in log.read_text()
     assert not resp.errors
+
+
+def test_after_a_broker_restart_a_late_collector_gets_the_batches_soon(
+    setup: tuple[MosquittoBroker, Device, Responder],
+) -> None:
+    """The collector re-subscribes after the agent re-sent: probe re-sends (1 s, 2 s, ...)
+    deliver them long before the 60 s receipt timeout (issue 16 §1)."""
+    broker, dev, resp = setup
+    log = dev.dir / "agent.log"
+    cfg = dev.config(
+        broker,
+        replay_source(GIULIA, "recorded"),
+        exit_when_done=True,
+        mqtt={"receipt_timeout_s": 60},
+    )
+    proc = start_agent(cfg, log)
+    try:
+        time.sleep(3)
+        resp.stop()
+        broker.stop()
+        time.sleep(1)
+        broker.start()
+        time.sleep(14)  # the agent reconnects and re-sends into a broker nobody listens to
+        resp.start()
+        assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    check_chain(resp.chain(), dev.public)
+    assert not resp.errors

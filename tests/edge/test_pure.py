@@ -14,16 +14,16 @@ from edge_agent.sealer import ChainHead, Identity, Sealer
 from edge_agent.sources.nmea import sentence_records
 from edge_agent.spool import Spool
 from notary_core import cose
-from notary_core.records import ClockSource, NmeaStatus
+from notary_core.records import CanEncoder, ClockSource, NmeaStatus
 
 
 def _chunk(n: int, stream: str = "can0", t: int = 0) -> Chunk:
+    enc = CanEncoder(stream, ClockSource.RTC)
     return Chunk(
         stream,
-        [bytes([i % 256]) for i in range(n)],
+        [enc.encode(t + i, t + i, t + i, 0x123, 0, 1, bytes([i % 256])) for i in range(n)],
         list(range(t, t + n)),
         list(range(t, t + n)),
-        seen=n,
     )
 
 
@@ -52,6 +52,20 @@ def test_delivery_resends_backlog_in_order_without_starving_live() -> None:
     d.acked(10)
     d.acked(5)
     assert [d.next_batch(200), d.next_batch(200)] == [4, 6]
+
+
+def test_after_a_reconnection_unreceipted_batches_are_resent_soon() -> None:
+    """The collector may subscribe after the agent reconnects: probe at 1 s, 2 s, 4 s..."""
+    s = 10**9
+    d = Delivery(window=4, receipt_timeout_ns=30 * s, probe_timeout_ns=s)
+    d.reconnected([7])
+    assert d.next_batch(0) == 7 and d.next_batch(0) is None
+    assert d.next_batch(s) == 7  # not 30 s later
+    assert d.next_batch(2 * s) is None and d.next_batch(3 * s) == 7  # then after 2 s
+    d.acked(7)  # a receipt on this connection: the collector listens again
+    d.sealed(8)
+    assert d.next_batch(4 * s) == 8
+    assert d.next_batch(20 * s) is None and d.next_batch(34 * s) == 8
 
 
 def test_clock_step_is_detected() -> None:
