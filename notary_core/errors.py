@@ -62,6 +62,11 @@ class Reason(StrEnum):
     DELEGATION_WIDENS = "DELEGATION_WIDENS"  # a sub-grant broader than its parent
     NOT_OWNER = "NOT_OWNER"  # the granting key did not own the vehicle for that window
     UNTRUSTED = "UNTRUSTED"  # consistent, but tied to no key or chain the verifier trusts
+    # Anchors on chain (docs/protocol.md §7.2)
+    UNKNOWN_CONTRACT = "UNKNOWN_CONTRACT"  # the anchor contract's code is no known version
+    SPLIT_VIEW = "SPLIT_VIEW"  # two roots anchored for one tree size
+    NOT_APPEND_ONLY = "NOT_APPEND_ONLY"  # the checkpoint is not a prefix of a later anchored head
+    CONSISTENCY_UNPROVEN = "CONSISTENCY_UNPROVEN"  # a newer head is anchored, no proof to it
     # Systems
     UNREACHABLE = "UNREACHABLE"
 
