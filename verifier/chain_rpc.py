@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from typing import Any
 
 from notary_core import anchoring
@@ -83,14 +84,7 @@ def lookup(
     receipt = rpc.call("eth_getTransactionReceipt", "0x" + a.tx_hash.hex())
     if not receipt:
         return AnchorStatus(False, False, 0, False, "no such transaction (dropped or reorged?)")
-    found = False
-    for log in receipt.get("logs", []) if contract.version else []:
-        topics = log.get("topics", [])
-        if str(log.get("address", "")).lower() == address and topics[:1] == [
-            "0x" + anchoring.TOPICS[contract.version].hex()
-        ]:
-            e = _event(contract.version, log)
-            found = found or (e.size, e.root) == (a.tree_size, a.root)
+    found = contract.version != 0 and _carries(receipt, address, contract.version, a)
     block_number = int(receipt["blockNumber"], 16)
     block = rpc.call("eth_getBlockByNumber", hex(block_number), False) or {}
     hash_ok = (
@@ -105,26 +99,34 @@ def lookup(
         finalized is not None and int(finalized["number"], 16) >= block_number
     )
     kind = {1: "event-only", 2: "head-keeping"}.get(contract.version, "unknown code")
-    detail = (
-        f"block {block_number} on chain {chain_id}, contract version {contract.version} ({kind})"
-    )
+    detail = f"block {block_number} on chain {chain_id}, contract version {contract.version} "
+    status = AnchorStatus(found, hash_ok, depth, final, detail + f"({kind})", block_time)
     if not contract.version:
-        return AnchorStatus(
-            found,
-            hash_ok,
-            depth,
-            final,
-            detail,
-            block_time,
-            anchoring.ChainView(0, anchoring.GENESIS),
-        )
-    proof, why = None, ""
+        return replace(status, chain=anchoring.ChainView(0, anchoring.GENESIS))
+    return _with_heads(rpc, status, a, address, contract.version, head, proofs)
+
+
+def _carries(receipt: dict[str, Any], address: str, version: int, a: AnchorRef) -> bool:
+    """The receipt holds our contract's Anchored event with exactly this size and root."""
+    topic = "0x" + anchoring.TOPICS[version].hex()
+    for log in receipt.get("logs", []):
+        if str(log.get("address", "")).lower() == address and log.get("topics", [])[:1] == [topic]:
+            e = _event(version, log)
+            if (e.size, e.root) == (a.tree_size, a.root):
+                return True
+    return False
+
+
+def _with_heads(
+    rpc: JsonRpc, status: AnchorStatus, a: AnchorRef, address: str, version: int,
+    latest: int, proofs: ProofSource | None,
+) -> AnchorStatus:  # fmt: skip
+    """`status` with the contract's chain of heads and, for a newer head, the proof to it."""
     try:
-        view = read_heads(rpc, address, contract.version, head)
+        view = read_heads(rpc, address, version, latest)
     except Unreachable as exc:
-        return AnchorStatus(
-            found, hash_ok, depth, final, detail, block_time, None, None, exc.message
-        )
+        return replace(status, chain_detail=exc.message)
+    proof, why = None, ""
     if view.head.size > a.tree_size:
         if proofs is None:
             why = "name the collector (--collector URL) to fetch a consistency proof"
@@ -133,7 +135,7 @@ def lookup(
                 proof = proofs(a.tree_size, view.head.size)
             except Unreachable as exc:
                 why = exc.message
-    return AnchorStatus(found, hash_ok, depth, final, detail, block_time, view, proof, why)
+    return replace(status, chain=view, consistency=proof, chain_detail=why)
 
 
 def read_heads(rpc: JsonRpc, address: str, version: int, latest: int) -> anchoring.ChainView:

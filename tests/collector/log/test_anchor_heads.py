@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import tomllib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from notary_core import anchoring, checkpoint, cose
 from notary_core.checkpoint import NoteSigner
 from notary_core.errors import BadData, Reason
 from tests.infra.anvil import DEV_KEY, Anvil, anvil_node
+from vnotary_cli.main import main
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 LOG_KEY = ed25519.Ed25519PrivateKey.generate()
@@ -189,3 +191,19 @@ async def test_the_collector_stops_anchoring_and_reports_it(
     finally:
         await backend.close()
         await other.backend.close()
+
+
+async def test_the_deploy_command_deploys_version_2(
+    node: Anvil, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "eth.key"
+    key.write_text(DEV_KEY + "\n")
+    argv = ["collector", "contract", "deploy", "--rpc", node.url, "--key-file", str(key)]
+    assert await asyncio.to_thread(main, argv) == 0
+    lines = tomllib.loads(capsys.readouterr().out)  # the [anchor] lines, ready to paste
+    assert lines["start_block"] >= 1
+    evm = await EvmAnchor.connect(node.url, DEV_KEY, lines["contract"], lines["start_block"])
+    try:
+        assert await evm.anchored() == anchoring.GENESIS
+    finally:
+        await evm.close()
