@@ -26,7 +26,7 @@ from notary_core import anchoring
 from notary_core.errors import BadData, Reason
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
-DEPLOYED = "AnchorV2"  # what `deploy` deploys and the collector anchors on
+CONTRACT = "AnchorV2"  # what `deploy` deploys and the collector anchors on
 ANCHOR_GAS = 100_000
 """Measured (bench/bench_anchor.py): ~34,700 gas per anchor, ~68,500 for the first one
 (it fills the two empty head slots); explicit, so a send needs no estimate round trip."""
@@ -35,7 +35,7 @@ LOG_SPAN = 5_000
 T = TypeVar("T")
 
 
-def load_artifact(name: str = DEPLOYED) -> dict[str, Any]:
+def load_artifact(name: str = CONTRACT) -> dict[str, Any]:
     """A compiled contract of contracts/ (contracts/compile.py writes them)."""
     data: dict[str, Any] = json.loads((CONTRACTS / f"{name}.json").read_text(encoding="utf-8"))
     return data
@@ -205,13 +205,13 @@ class EvmAnchor(Anchor):
         self._session.close()
 
 
-async def deploy(rpc_url: str, private_key: str, name: str = DEPLOYED) -> str:
+async def deploy(rpc_url: str, private_key: str, name: str = CONTRACT) -> str:
     """Deploy the committed artifact; return the contract address (for tests and the demo)."""
     address, _block = await deploy_at(rpc_url, private_key, name)
     return address
 
 
-async def deploy_at(rpc_url: str, private_key: str, name: str = DEPLOYED) -> tuple[str, int]:
+async def deploy_at(rpc_url: str, private_key: str, name: str = CONTRACT) -> tuple[str, int]:
     """Deploy the committed artifact `name` (the version-2 contract unless a test asks for
     another); return its address and deployment block (the anchor settings' start block).
     The deploying key is the contract's owner: the only one that may anchor."""
