@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from collector.ingest.mqtt import MqttIngest
 from collector.ingest.pipeline import Ingestor
-from collector.log.anchor import Anchorer, AnchorUnavailable
+from collector.log.anchor import Anchorer, AnchorUnavailable, CompetingHead
 from collector.log.anchor_evm import EvmAnchor
 from collector.log.checkpoints import checkpoint_now
 from collector.settings import Settings
@@ -43,9 +43,9 @@ class Collector:
             c = cls(settings, store, Ingestor(store, settings.receipt_signer()))
             if settings.anchor is not None:
                 a = settings.anchor
-                # start_block: the contract's deployment block, once AnchorSettings has it.
-                start = int(getattr(a, "start_block", 0))
-                backend = await EvmAnchor.connect(a.rpc_url, a.private_key(), a.contract, start)
+                backend = await EvmAnchor.connect(
+                    a.rpc_url, a.private_key(), a.contract, a.start_block
+                )
                 stack.push_async_callback(backend.close)
                 c.anchorer = Anchorer(store, backend, a.confirmations, a.use_finalized)
             if settings.mqtt is not None:
@@ -74,12 +74,22 @@ class Collector:
                 log.warning("checkpoint skipped: %s", exc)
             await asyncio.sleep(self.settings.checkpoint_interval_s)
 
+    def alarms(self) -> list[str]:
+        """What makes this collector not ready (a readiness probe answers false while any):
+        a competing head on the anchor contract stops anchoring there until an operator
+        acts (docs/collector.md, Anchoring)."""
+        alarm = self.anchorer.alarm if self.anchorer is not None else None
+        return [] if alarm is None else [alarm.message]
+
     async def _anchoring(self) -> None:
         assert self.anchorer is not None and self.settings.anchor is not None
         while True:
             try:
                 if await self.store.lead():  # one sender per shared store
                     await self.anchorer.tick(time.time_ns())
+            except CompetingHead as exc:  # logged CRITICAL by the anchorer; ingest goes on
+                log.critical("anchoring stopped: %s", exc.message)
+                return
             except AnchorUnavailable as exc:
                 log.warning("anchoring delayed: %s", exc)  # the queue is in the store
             except Unreachable as exc:

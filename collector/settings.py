@@ -11,7 +11,7 @@ key = "collector.key.pem"  shared_group = "collectors"    # optional
 
 [anchor]                          # omit to run without anchoring
 rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  key_file = "eth.key"
-interval_s = 60  confirmations = 12  use_finalized = false
+interval_s = 60  confirmations = 12  use_finalized = false  start_block = 0
 
 [access]                          # owners, parties, grants and evidence (docs/access.md)
 operator_keys = ["<base64url raw Ed25519 public key>"]   # who may sign registry requests
@@ -43,6 +43,7 @@ class AnchorSettings:
     interval_s: float = limits.DEFAULT_ANCHOR_INTERVAL_S
     confirmations: int = limits.DEFAULT_CONFIRMATIONS
     use_finalized: bool = False
+    start_block: int = 0  # the contract's deployment block: event searches start there
 
     def private_key(self) -> str:
         return Path(self.key_file).read_text(encoding="ascii").strip()

@@ -71,6 +71,11 @@ class Reason(StrEnum):
     TIME_REGRESSION = "TIME_REGRESSION"  # (v2) a batch back-dated before its predecessor
     FUTURE_TIME = "FUTURE_TIME"  # (v2) a batch dated after its arrival plus the tolerance
     INTERNAL_ERROR = "INTERNAL_ERROR"  # the verifier itself failed: no verdict
+    # Anchors on chain (docs/protocol.md §7.4)
+    UNKNOWN_CONTRACT = "UNKNOWN_CONTRACT"  # the anchor contract's code is no known version
+    SPLIT_VIEW = "SPLIT_VIEW"  # two roots anchored for one tree size
+    NOT_APPEND_ONLY = "NOT_APPEND_ONLY"  # the checkpoint is not a prefix of a later anchored head
+    CONSISTENCY_UNPROVEN = "CONSISTENCY_UNPROVEN"  # a newer head is anchored, no proof to it
     # Systems
     UNREACHABLE = "UNREACHABLE"
 

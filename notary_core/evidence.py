@@ -19,7 +19,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from notary_core import checkpoint, cose, limits, logleaf, merkle
+from notary_core import anchoring, checkpoint, cose, limits, logleaf, merkle
 from notary_core import grant as grants_mod
 from notary_core import records as rec
 from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bundle
@@ -74,6 +74,9 @@ class AnchorStatus:
     final: bool
     detail: str = ""
     block_time: int | None = None  # the block's timestamp (s), as the node reports it
+    chain: anchoring.ChainView | None = None  # the contract's anchored heads (None: not read)
+    consistency: tuple[bytes, ...] | None = None  # proof from this checkpoint to chain.head
+    chain_detail: str = ""  # why the heads or the proof are missing (no --collector, ...)
 
 
 AnchorLookup = Callable[[AnchorRef], AnchorStatus]
@@ -239,6 +242,7 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                     raise BadData(Reason.UNTRUSTED, "anchored by a contract you do not trust")
                 c.detail = f"contract 0x{a.contract.hex()} on chain {a.chain_id} is pinned"
         if lookup is not None:
+            status: AnchorStatus | None = None
             with run.check("anchor.on_chain") as c:
                 status = lookup(a)
                 if not status.found:
@@ -251,12 +255,29 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                 if not status.final:
                     raise Unreachable(f"only {status.confirmations} confirmations, not final")
                 c.detail = f"{status.confirmations} confirmations, final; {status.detail}"
+            if status is not None:
+                _append_only(run, a, status)
     if not pinned and lookup is None:
         run.undecided(
             "trust.root",
             Reason.UNTRUSTED,
             "consistent, but tied to no key you pinned (--trust) and not checked on chain (--rpc)",
         )
+
+
+def _append_only(run: _Run, a: AnchorRef, status: AnchorStatus) -> None:
+    """anchor.append_only (§12.1): the checkpoint is on the contract's one chain of heads."""
+    with run.check("anchor.append_only") as c:
+        if status.chain is None:
+            why = status.chain_detail or "the lookup does not read them"
+            raise Unreachable(f"the contract's anchored heads were not read: {why}")
+        out = anchoring.append_only(
+            a.tree_size, a.root, status.chain, status.consistency, status.chain_detail
+        )
+        if isinstance(out, anchoring.Undecided):
+            c.status, c.reason, c.detail = Status.UNDECIDED, str(out.reason), out.detail
+        else:
+            c.detail = out
 
 
 def _device(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
+from anchor_vectors import anchor_doc  # scripts/anchor_vectors.py, beside this file
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from notary_core import batch, cbor, checkpoint, cose, header, merkle, receipt
@@ -385,6 +386,7 @@ DOCS: dict[str, Callable[[], Doc]] = {
     "batch.json": batch_doc,
     "checkpoint.json": checkpoint_doc,
     "receipt.json": receipt_doc,
+    "anchor.json": anchor_doc,
 }
 
 

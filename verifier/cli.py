@@ -54,7 +54,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"vnotary verify: cannot read input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    check_anchor = anchor_lookup(args.rpc, args.confirmations)
+    try:
+        check_anchor = anchor_lookup(args.rpc, args.confirmations, args.collector)
+    except ValueError as exc:  # a URL that is not http(s)
+        print(f"vnotary verify: {exc}", file=sys.stderr)
+        return 2
     try:
         transcript = verify_bundle(data, trust, check_anchor)
     except NotaryError as exc:  # verify_bundle reports, it should never raise; belt and braces
@@ -74,6 +78,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--confirmations", type=int, default=DEFAULT_CONFIRMATIONS,
         help=f"confirmations that make an anchor final (default {DEFAULT_CONFIRMATIONS})",
+    )  # fmt: skip
+    p.add_argument(
+        "--collector", metavar="URL",
+        help="collector API: with --rpc, fetch the consistency proof from the bundle's "
+        "checkpoint to a newer anchored head (the proof is checked, the collector not trusted)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the machine-readable transcript")
 

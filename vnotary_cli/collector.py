@@ -69,6 +69,15 @@ def register(subparsers: Any) -> None:
     cp = lg.add_parser("checkpoint", help="sign a checkpoint now and print the latest")
     cp.add_argument("--config", required=True, type=Path)
     cp.set_defaults(handler=_log_checkpoint)
+    contract = sub.add_parser("contract", help="the anchor contract").add_subparsers(
+        dest="contract_command", required=True, metavar="ACTION"
+    )
+    dep = contract.add_parser(
+        "deploy", help="deploy the anchor contract (version 2); the key becomes its only writer"
+    )
+    dep.add_argument("--rpc", required=True, help="EVM JSON-RPC URL")
+    dep.add_argument("--key-file", required=True, type=Path, help="the chain key (hex), funded")
+    dep.set_defaults(handler=_contract_deploy)
     register_access(sub)
 
 
@@ -165,6 +174,16 @@ def _device_list(args: argparse.Namespace) -> int:
                 )
 
     asyncio.run(go())
+    return 0
+
+
+def _contract_deploy(args: argparse.Namespace) -> int:
+    """Deploy contracts/AnchorV2.json and print the [anchor] settings that name it."""
+    from collector.log.anchor_evm import deploy_at  # noqa: PLC0415 (web3 is slow to import)
+
+    key = args.key_file.read_text(encoding="ascii").strip()
+    address, block = asyncio.run(deploy_at(args.rpc, key))
+    print(f'contract = "{address}"\nstart_block = {block}')
     return 0
 
 

@@ -1,23 +1,48 @@
 """Anchoring checkpoints on a chain: the `Anchor` interface and the chain-agnostic loop.
 
+The contract (version 2, docs/protocol.md §7.4) keeps its head and takes an anchor only if
+it extends that head, so the loop has one anchor in flight at a time and sends it with
+prev = the contract's head, read just before. That head must be a checkpoint of our own
+log (the empty head before the first anchor); anything else is a `CompetingHead`: an
+anchor by another process, or our own store rewritten behind us. It is alarmed (CRITICAL)
+and never overwritten: nothing more is sent to that contract.
+
 The loop's state lives in the store (anchors table), so a restart or an RPC outage loses
-nothing: a checkpoint is queued, sent, then final after N confirmations or once the chain's
-`finalized` block covers it. A transaction that vanishes (dropped, reorged out) is queued
-again; before any send the chain is searched for an existing event with the same root, so
-a re-send never anchors the same checkpoint twice when the first one landed.
+nothing: a checkpoint is queued, sent, then final after N confirmations or once the
+chain's `finalized` block covers it. A transaction that vanishes (dropped, reorged out) or
+that the contract refused (the head moved under it) is queued again; a queued checkpoint
+the head has already reached is looked up, not re-sent. Since the contract takes each size
+once, a re-send can never anchor a checkpoint twice.
 """
 
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass, replace
 
 from collector.store.base import AnchorRow, Store
-from notary_core.errors import Unreachable
+from notary_core import anchoring
+from notary_core.errors import BadData, Reason, Unreachable
+
+log = logging.getLogger(__name__)
 
 
 class AnchorUnavailable(Unreachable):
     """The chain node did not answer or refused the call; retry later."""
+
+
+class CompetingHead(BadData):
+    """The contract's head is not a checkpoint of our log: stop anchoring there, alarm."""
+
+    def __init__(self, contract: str, head: anchoring.Head, ours: bytes | None) -> None:
+        mine = "a size our log does not have" if ours is None else f"our root {ours.hex()}"
+        super().__init__(
+            Reason.NOT_APPEND_ONLY,
+            f"competing head on contract {contract}: size {head.size} root {head.root.hex()} "
+            f"is not our checkpoint ({mine}); anchoring there stopped",
+            contract=contract, size=head.size, root=head.root, ours=ours or b"",
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +58,15 @@ class Head:
     finalized: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Our contract's Anchored event for a root, in the canonical chain."""
+
+    tx_hash: bytes
+    mined: Mined
+    prev_root: bytes
+
+
 class Anchor(abc.ABC):
     """A chain backend. Every method raises only AnchorUnavailable on failure."""
 
@@ -40,16 +74,21 @@ class Anchor(abc.ABC):
     contract: str
 
     @abc.abstractmethod
-    async def send(self, size: int, root: bytes, prev_root: bytes) -> bytes:
-        """Submit an anchor transaction; return its hash."""
+    async def send(self, size: int, root: bytes, prev_size: int, prev_root: bytes) -> bytes:
+        """Submit `anchor(size, root, prevSize, prevRoot)`; return the transaction hash."""
 
     @abc.abstractmethod
     async def status(self, tx_hash: bytes) -> Mined | str:
-        """Mined(...) if in the canonical chain, else "pending" or "unknown"."""
+        """Mined(...) if it succeeded in the canonical chain; "reverted" if the contract
+        refused it there; else "pending" or "unknown"."""
 
     @abc.abstractmethod
-    async def find(self, root: bytes) -> tuple[bytes, Mined] | None:
-        """An Anchored event of our contract for `root` in the canonical chain, if any."""
+    async def find(self, root: bytes) -> Found | None:
+        """Our contract's Anchored event for `root` in the canonical chain, if any."""
+
+    @abc.abstractmethod
+    async def anchored(self) -> anchoring.Head:
+        """The contract's head (size, root) at the latest block."""
 
     @abc.abstractmethod
     async def head(self) -> Head: ...
@@ -68,62 +107,92 @@ class Anchorer:
         self.backend = backend
         self.confirmations = confirmations
         self.use_finalized = use_finalized
+        self.alarm: CompetingHead | None = None  # once set, nothing more is sent
+
+    def _ours(self, row: AnchorRow) -> bool:
+        """Rows of this chain and contract (a store may hold anchors of an older one)."""
+        return (row.chain_id, row.contract) == (self.backend.chain_id, self.backend.contract)
+
+    async def _rows(self) -> list[AnchorRow]:
+        return [r for r in await self.store.anchors() if self._ours(r)]
 
     async def enqueue_latest(self, now_ns: int) -> AnchorRow | None:
         cp = await self.store.latest_checkpoint()
-        rows = await self.store.anchors()
+        rows = await self._rows()
         if cp is None or (rows and rows[-1].size >= cp.size):
             return None
-        live = [r for r in rows if r.status in ("sent", "final")]
-        prev_root = live[-1].root if live else bytes(32)
         for r in rows:
             if r.status == "queued":  # never sent: the newer checkpoint covers it
                 await self.store.upsert_anchor(replace(r, status="superseded"))
-        row = AnchorRow(
-            cp.size,
-            cp.root,
-            prev_root,
-            "queued",
-            None,
-            None,
-            None,
-            self.backend.chain_id,
-            self.backend.contract,
-            0,
-            now_ns,
-        )
+        row = AnchorRow(cp.size, cp.root, bytes(32), "queued", None, None, None,
+                        self.backend.chain_id, self.backend.contract, 0, now_ns)  # fmt: skip
         await self.store.upsert_anchor(row)
         return row
 
     async def tick(self, now_ns: int) -> list[AnchorRow]:
-        """One round: queue the latest checkpoint, advance every open anchor. Raises
-        AnchorUnavailable when the node is down; the rows stay as they were."""
+        """One round: queue the latest checkpoint, follow the anchor in flight, send the
+        newest queued one. Raises AnchorUnavailable when the node is down (what the round
+        learnt is kept) and CompetingHead, from then on, once the contract's head is not ours."""
+        if self.alarm is not None:
+            raise self.alarm
         await self.enqueue_latest(now_ns)
-        head = await self.backend.head()
-        out = []
-        for row in await self.store.anchors():
-            now = row
-            if row.status in ("queued", "sent"):
-                now = await self._advance(row, head, now_ns)
-                await self.store.upsert_anchor(now)
-            out.append(now)
-        return out
+        blocks = await self.backend.head()
+        before = await self._rows()
+        rows = [
+            await self._follow(r, blocks, now_ns) if r.status == "sent" and r.tx_hash else r
+            for r in before
+        ]
+        in_flight = any(r.status == "sent" and r.block_number is None for r in rows)
+        try:
+            chain = await self.backend.anchored()
+            await self._check(chain)
+            queued = [i for i, r in enumerate(rows) if r.status == "queued"]
+            if queued and not in_flight:
+                for i in queued[:-1]:
+                    rows[i] = replace(rows[i], status="superseded", updated_utc_ns=now_ns)
+                rows[queued[-1]] = await self._send(rows[queued[-1]], chain, blocks, now_ns)
+        finally:  # what was learnt about the rows is kept, whatever stopped the round
+            for old, new in zip(before, rows, strict=True):
+                if new != old:
+                    await self.store.upsert_anchor(new)
+        return rows
 
-    async def _advance(self, row: AnchorRow, head: Head, now_ns: int) -> AnchorRow:
-        if row.status == "sent" and row.tx_hash is not None:
-            st = await self.backend.status(row.tx_hash)
-            if st == "pending":
-                return row
-            if isinstance(st, Mined):
-                return self._mined(row, row.tx_hash, st, head, now_ns)
-            row = replace(row, status="queued", block_number=None, block_hash=None)
-        found = await self.backend.find(row.root)
-        if found is not None:
-            return self._mined(row, found[0], found[1], head, now_ns)
-        tx = await self.backend.send(row.size, row.root, row.prev_root)
-        return replace(
-            row, status="sent", tx_hash=tx, attempts=row.attempts + 1, updated_utc_ns=now_ns
-        )
+    async def _follow(self, row: AnchorRow, blocks: Head, now_ns: int) -> AnchorRow:
+        assert row.tx_hash is not None
+        st = await self.backend.status(row.tx_hash)
+        if isinstance(st, Mined):
+            return self._mined(row, row.tx_hash, st, blocks, now_ns)
+        if st == "pending":  # also a mined one a reorg put back in the mempool
+            return replace(row, block_number=None, block_hash=None, block_time=None)
+        if st == "reverted":
+            log.warning("anchor of size %d refused by the contract (its head moved)", row.size)
+        return replace(row, status="queued", block_number=None, block_hash=None,
+                       block_time=None, updated_utc_ns=now_ns)  # fmt: skip
+
+    async def _check(self, chain: anchoring.Head) -> None:
+        if chain == anchoring.GENESIS:
+            return
+        size = await self.store.log_size()
+        ours = await self.store.log_root(chain.size) if 0 < chain.size <= size else None
+        if ours != chain.root:
+            self.alarm = CompetingHead(self.backend.contract, chain, ours)
+            log.critical("%s", self.alarm.message)
+            raise self.alarm
+
+    async def _send(
+        self, row: AnchorRow, chain: anchoring.Head, blocks: Head, now_ns: int
+    ) -> AnchorRow:
+        if chain.size >= row.size:
+            # The head (ours, checked) already reached it: our earlier send landed before
+            # it was recorded, or a later checkpoint of ours is anchored. Never re-send.
+            found = await self.backend.find(row.root)
+            if found is None:
+                return replace(row, status="superseded", updated_utc_ns=now_ns)
+            row = replace(row, prev_root=found.prev_root)
+            return self._mined(row, found.tx_hash, found.mined, blocks, now_ns)
+        tx = await self.backend.send(row.size, row.root, chain.size, chain.root)
+        return replace(row, status="sent", tx_hash=tx, prev_root=chain.root,
+                       attempts=row.attempts + 1, updated_utc_ns=now_ns)  # fmt: skip
 
     def _mined(self, row: AnchorRow, tx: bytes, m: Mined, head: Head, now_ns: int) -> AnchorRow:
         depth = head.latest - m.block_number + 1

@@ -21,11 +21,11 @@ from fastapi import FastAPI
 from collector.api.app import create_app
 from collector.api.signatures import sign_request
 from collector.ingest.pipeline import Ingestor
-from collector.log.anchor import Anchor, Anchorer, Head, Mined
+from collector.log.anchor import Anchor, Anchorer, Found, Head, Mined
 from collector.log.checkpoints import checkpoint_now
 from collector.settings import AccessSettings, Settings, write_key
 from collector.store.base import Store
-from notary_core import grant
+from notary_core import anchoring, grant
 from notary_core.records import decode
 from tests.collector.fleet import Device, load_can_records
 
@@ -35,26 +35,38 @@ DBC = "dbc/toyota_rav4_2017_pt_generated.dbc"
 
 
 class MemoryChain(Anchor):
-    """Mines every anchor at once; N confirmations come from advancing `latest`."""
+    """Mines every anchor at once, by the version-2 rules (a head, extended only);
+    N confirmations come from advancing `latest`."""
 
     chain_id = 31337
     contract = "0x" + "ab" * 20
 
     def __init__(self) -> None:
         self.latest = 100
-        self.sent: dict[bytes, Mined] = {}
+        self.sent: dict[bytes, Mined | str] = {}
+        self.events: dict[bytes, Found] = {}
+        self.head_ = anchoring.GENESIS
 
-    async def send(self, size: int, root: bytes, prev_root: bytes) -> bytes:
+    async def send(self, size: int, root: bytes, prev_size: int, prev_root: bytes) -> bytes:
         tx = bytes([len(self.sent) + 1]) * 32
         self.latest += 1
-        self.sent[tx] = Mined(self.latest, bytes([0xCC]) * 31 + bytes([len(self.sent)]))
+        mined = Mined(self.latest, bytes([0xCC]) * 31 + bytes([len(self.sent)]))
+        if (prev_size, prev_root) != (self.head_.size, self.head_.root) or size <= prev_size:
+            self.sent[tx] = "reverted"
+            return tx
+        self.head_ = anchoring.Head(size, root)
+        self.sent[tx] = mined
+        self.events[root] = Found(tx, mined, prev_root)
         return tx
 
     async def status(self, tx_hash: bytes) -> Mined | str:
         return self.sent.get(tx_hash, "unknown")
 
-    async def find(self, root: bytes) -> tuple[bytes, Mined] | None:
-        return None
+    async def find(self, root: bytes) -> Found | None:
+        return self.events.get(root)
+
+    async def anchored(self) -> anchoring.Head:
+        return self.head_
 
     async def head(self) -> Head:
         return Head(self.latest, None)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from notary_core import bundle, cbor, checkpoint, evidence, grant, logleaf
+from notary_core import anchoring, bundle, cbor, checkpoint, evidence, grant, logleaf, merkle
 from notary_core.evidence import AnchorStatus, Status, Trust, Verdict, verify_bundle
 from tests.core.bundle_factory import SEC, T0, VEHICLE, World, build, make_world, owner_grant
 
@@ -58,20 +58,68 @@ def test_without_trust_root_the_verdict_is_inconclusive(world: World) -> None:
     assert any(c.status is Status.UNDECIDED for c in t.checks)
 
 
+def _at_head(a: bundle.AnchorRef) -> anchoring.ChainView:
+    return anchoring.ChainView(anchoring.V2, anchoring.Head(a.tree_size, a.root))
+
+
 def test_chain_lookup_confirms_or_refutes(world: World) -> None:
     data = build(world)
     ok = verify_bundle(
-        data, None, lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time)
+        data, None, lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time, _at_head(a))
     )
     assert ok.verdict is Verdict.OK
-    pending = verify_bundle(data, world.trust(), lambda a: AnchorStatus(True, True, 1, False))
+    pending = verify_bundle(
+        data, world.trust(), lambda a: AnchorStatus(True, True, 1, False, chain=_at_head(a))
+    )
     assert pending.verdict is Verdict.INCONCLUSIVE
     other_time = verify_bundle(
-        data, None, lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time + 60)
+        data,
+        None,
+        lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time + 60, _at_head(a)),
     )
     assert other_time.verdict is Verdict.FAIL and other_time.reasons == ["ANCHOR_MISMATCH"]
-    gone = verify_bundle(data, world.trust(), lambda a: AnchorStatus(False, False, 0, False))
+    gone = verify_bundle(
+        data, world.trust(), lambda a: AnchorStatus(False, False, 0, False, chain=_at_head(a))
+    )
     assert gone.verdict is Verdict.FAIL and gone.reasons == ["ANCHOR_MISMATCH"]
+    # A lookup that does not read the contract's heads cannot make a bundle OK.
+    blind = verify_bundle(
+        data, None, lambda a: AnchorStatus(True, True, 12, True, "seen", a.block_time)
+    )
+    assert blind.verdict is Verdict.INCONCLUSIVE
+    assert {c.name: c.status for c in blind.checks}["anchor.append_only"] is Status.UNDECIDED
+
+
+def test_chain_of_heads_split_view_and_consistency(world: World) -> None:
+    """anchor.append_only (§12.1) with a lookup that read the chain: a newer head needs a
+    proof, a wrong proof or a second root for the size fails."""
+    data = build(world)
+    a = bundle.parse_bundle(data).bundle.anchor
+    assert a is not None
+    log = [world.leaves[0]] * (a.tree_size + 5)  # stand-in leaves past the checkpoint
+
+    def status(view: anchoring.ChainView, proof: tuple[bytes, ...] | None) -> AnchorStatus:
+        return AnchorStatus(True, True, 12, True, "seen", a.block_time, view, proof, "offline")
+
+    def run(view: anchoring.ChainView, proof: tuple[bytes, ...] | None = None) -> list[str]:
+        t = verify_bundle(data, world.trust(), lambda _: status(view, proof))
+        c = {c.name: c for c in t.checks}["anchor.append_only"]
+        return [str(t.verdict), str(c.status), c.reason]
+
+    # The bundle's own leaves are not known here: a newer head over a different tree
+    # cannot be consistent, whatever proof a collector shows.
+    newer = merkle.MerkleTree([merkle.hash_leaf(x) for x in log])
+    head = anchoring.ChainView(anchoring.V2, anchoring.Head(newer.size, newer.root))
+    assert run(head) == ["INCONCLUSIVE", "undecided", "CONSISTENCY_UNPROVEN"]
+    wrong = tuple(newer.consistency_proof(a.tree_size))
+    assert run(head, wrong) == ["FAIL", "fail", "NOT_APPEND_ONLY"]
+    split = anchoring.ChainView(
+        anchoring.V1, anchoring.Head(a.tree_size, a.root), ((a.tree_size, a.root, bytes(32)),)
+    )
+    assert run(split) == ["FAIL", "fail", "SPLIT_VIEW"]
+    other = anchoring.ChainView(anchoring.V2, anchoring.Head(a.tree_size, bytes(32)))
+    assert run(other) == ["FAIL", "fail", "SPLIT_VIEW"]
+    assert run(anchoring.ChainView(0, anchoring.GENESIS)) == ["FAIL", "fail", "UNKNOWN_CONTRACT"]
 
 
 def _edit(

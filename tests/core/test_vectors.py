@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from notary_core import batch, checkpoint, cose, merkle, receipt
+from notary_core import anchoring, batch, checkpoint, cose, merkle, receipt
 from notary_core import records as r
 from notary_core.errors import BadData
 
@@ -95,3 +95,51 @@ def test_receipt_vectors() -> None:
     key = cose.PublicKey.from_spki(bytes.fromhex(doc["collector_key_spki"]))
     rc = receipt.open_receipt(bytes.fromhex(doc["signed_receipt"]), key)
     assert rc.to_cbor().hex() == doc["receipt_cbor"]
+
+
+def _view(doc: dict[str, Any]) -> anchoring.ChainView:
+    head = anchoring.Head(doc["head"]["size"], bytes.fromhex(doc["head"]["root"]))
+    splits = tuple((s, bytes.fromhex(a), bytes.fromhex(b)) for s, a, b in doc["splits"])
+    return anchoring.ChainView(doc["version"], head, splits)
+
+
+def test_anchor_vectors() -> None:
+    doc = load("anchor.json")
+    assert doc["contracts"]["1"]["topic0"] == anchoring.ANCHORED_V1_TOPIC.hex()
+    assert doc["contracts"]["2"]["topic0"] == anchoring.ANCHORED_V2_TOPIC.hex()
+    for case in doc["events"]["valid"]:
+        e = anchoring.decode_event(
+            case["version"], [bytes.fromhex(t) for t in case["topics"]], bytes.fromhex(case["data"])
+        )
+        got = (e.size, e.root.hex(), e.prev_size, e.prev_root.hex())
+        assert got == (case["size"], case["root"], case["prev_size"], case["prev_root"])
+    for case in doc["events"]["invalid"]:
+        with pytest.raises(BadData) as err:
+            anchoring.decode_event(
+                case["version"],
+                [bytes.fromhex(t) for t in case["topics"]],
+                bytes.fromhex(case["data"]),
+            )
+        assert str(err.value.reason) == case["reason"], case["id"]
+    for case in doc["heads"]["valid"]:
+        head = anchoring.decode_head(bytes.fromhex(case["data"]))
+        assert (head.size, head.root.hex()) == (case["size"], case["root"])
+    for case in doc["heads"]["invalid"]:
+        with pytest.raises(BadData) as err:
+            anchoring.decode_head(bytes.fromhex(case["data"]))
+        assert str(err.value.reason) == case["reason"], case["id"]
+    assert len(doc["append_only"]) >= 12
+    for case in doc["append_only"]:
+        proof = None if case["proof"] is None else tuple(bytes.fromhex(p) for p in case["proof"])
+        args = (case["size"], bytes.fromhex(case["root"]), _view(case["view"]), proof)
+        if case["status"] == "fail":
+            with pytest.raises(BadData) as err:
+                anchoring.append_only(*args)
+            assert str(err.value.reason) == case["reason"], case["id"]
+            continue
+        got = anchoring.append_only(*args)
+        if case["status"] == "undecided":
+            assert isinstance(got, anchoring.Undecided), case["id"]
+            assert str(got.reason) == case["reason"], case["id"]
+        else:
+            assert isinstance(got, str), case["id"]

@@ -72,7 +72,7 @@ def test_rpc_confirms_a_real_anchor_and_refutes_another_tx(tmp_path: Path) -> No
         async def anchor() -> tuple[bytes, int, bytes, int]:
             evm = await EvmAnchor.connect(node.url, DEV_KEY, address)
             try:
-                tx = await evm.send(b.anchor.tree_size, b.anchor.root, bytes(32))  # type: ignore[union-attr]
+                tx = await evm.send(b.anchor.tree_size, b.anchor.root, 0, bytes(32))  # type: ignore[union-attr]
                 node.mine(1)
                 mined = await evm.status(tx)
                 assert not isinstance(mined, str)
@@ -93,6 +93,7 @@ def test_rpc_confirms_a_real_anchor_and_refutes_another_tx(tmp_path: Path) -> No
         assert proc.returncode == 0, proc.stdout
         checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
         assert checks["anchor.on_chain"]["status"] == "pass"
+        assert checks["anchor.append_only"]["status"] == "pass"
         # Not yet final with fewer confirmations than asked for: INCONCLUSIVE, not OK.
         proc = verify(
             str(path), "--rpc", node.url, "--confirmations", "1000", "--trust", str(trust)

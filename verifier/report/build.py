@@ -78,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"vnotary report: cannot read input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    check_anchor = anchor_lookup(args.rpc, args.confirmations)
+    try:
+        check_anchor = anchor_lookup(args.rpc, args.confirmations, args.collector)
+    except ValueError as exc:  # a URL that is not http(s)
+        print(f"vnotary report: {exc}", file=sys.stderr)
+        return 2
     transcript = verify_bundle(data, trust, check_anchor)
     html = generate(
         data,
@@ -106,6 +110,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--confirmations", type=int, default=DEFAULT_CONFIRMATIONS,
         help=f"confirmations that make an anchor final (default {DEFAULT_CONFIRMATIONS})",
+    )  # fmt: skip
+    p.add_argument(
+        "--collector", metavar="URL",
+        help="collector API: with --rpc, fetch the consistency proof to a newer anchored head",
     )  # fmt: skip
 
 

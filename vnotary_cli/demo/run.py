@@ -330,12 +330,15 @@ def finish(
     trust.write_text(json.dumps(api.get("/v1/trust"), indent=2))
 
     steps.step("verify the bundle against the chain, and write the evidence report")
-    verify = stack.run("verify", "verify", str(bundle), "--trust", str(trust), "--rpc", rpc_url,
-                       "--confirmations", "2", check_exit=False)  # fmt: skip
+    # --collector: the log grew (and was anchored again) since the bundle's checkpoint; the
+    # verifier fetches the consistency proof to the contract's newer head from the API.
+    chain = ("--rpc", rpc_url, "--confirmations", "2", "--collector", api.base)
+    verify = stack.run("verify", "verify", str(bundle), "--trust", str(trust), *chain,
+                       check_exit=False)  # fmt: skip
     print("\n".join(f"{'':12}{line}" for line in verify.strip().splitlines()), flush=True)
     report = out / "report.html"
-    stack.run("report", "report", str(bundle), "--trust", str(trust), "--rpc", rpc_url,
-              "--confirmations", "2", "-o", str(report))  # fmt: skip
+    stack.run("report", "report", str(bundle), "--trust", str(trust), *chain,
+              "-o", str(report))  # fmt: skip
     if not verify.startswith("verdict: OK"):
         raise DemoError("the bundle did not verify OK (see above)")
 
