@@ -1,6 +1,6 @@
 """The anchor vectors (tests/vectors/core/anchor.json), written by scripts/gen_vectors.py.
 
-docs/protocol.md §7.2 and §12.1: the two contract versions (event topic, runtime code
+docs/protocol.md §7.4 and §12.1: the two contract versions (event topic, runtime code
 digest), `Anchored` event and `head()` bytes with named corruptions, and the
 anchor.append_only decision for a checkpoint against a chain of heads, with named
 corruptions of the consistency proof (transparency-dev/merkle style). Every tree is built

@@ -184,8 +184,8 @@ def parts(
             disclosed, multi = bundle.disclose_batch(recs, sb.salt_key, scope)
         else:
             disclosed, multi = (), ()
-        evidence.append(bundle.BatchEvidence(sb.signed.raw, index,
-                                             tuple(tree.inclusion_proof(index)), disclosed, multi))  # fmt: skip
+        path = tuple(tree.inclusion_proof(index))
+        evidence.append(bundle.BatchEvidence(sb.signed.raw, index, path, disclosed, multi))
     b = bundle.EvidenceBundle(
         bundle_id="b-2", issued_utc_ns=issued, log_origin=ORIGIN, log_vkey=w.log_key.verifier.vkey,
         collector_key=w.collector.public.spki(),
