@@ -22,6 +22,7 @@ PARTS = {
     "collector": "vnotary_cli.collector",
     "verify": "vnotary_cli.verify",
     "report": "vnotary_cli.report",
+    "owner": "vnotary_cli.owner",
     "demo": "vnotary_cli.demo.run",
     "sim": "vnotary_cli.sim",
 }

@@ -47,9 +47,14 @@ async def install(
     await _vehicle(atx, vehicle_id)
     if not await atx.device_keys(device_id):
         raise NotFound(AccessReason.NOT_FOUND, f"device {device_id} has no enrolled key")
-    if any(_overlaps(p, start, end) for p in await atx.periods("installs", vehicle_id)
-           if p.who == device_id):  # fmt: skip
-        raise Conflict(AccessReason.CONFLICT, "the device is already installed then")
+    # One device records one vehicle at a time, whichever vehicle (else a second vehicle's
+    # owner could grant what the device captured in the first).
+    for other in await atx.installs_of(device_id):
+        if _overlaps(other, start, end):
+            where = other.vehicle_id
+            raise Conflict(
+                AccessReason.CONFLICT, f"the device is in {where} for part of this period"
+            )
     event = AccessEvent(
         AccessAction.DEVICE_INSTALLED, vehicle_id, actor, device_id, start, end, now
     )

@@ -143,6 +143,15 @@ class AccessTx:
         )
         return [Period(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
+    async def installs_of(self, device_id: str) -> list[Period]:
+        """Every installation of a device, in any vehicle."""
+        rows = await self.tx.all(
+            "SELECT vehicle_id, device_id, start_ns, end_ns, log_index FROM installs "
+            "WHERE device_id = ? ORDER BY start_ns",
+            (device_id,),
+        )
+        return [Period(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
     async def add_period(self, table: str, p: Period) -> None:
         who = {"installs": "device_id", "ownerships": "owner"}[table]
         await self.tx.exec(

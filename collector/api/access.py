@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from collector.access import evidence as evidence_build
-from collector.access import flows
+from collector.access import flows, history
 from collector.access import read as records_read
 from collector.access.rules import Forbidden, NotAnchored
-from collector.access.store import OPEN_END, AccessRequest, Party
+from collector.access.store import OPEN_END, AccessRequest, AccessStore, Party
 from collector.api.deps import AccessDep, CallerDep, StoreDep, need, raw_key
 from collector.api.models import (
     AccessRequestIn,
@@ -30,13 +30,12 @@ from collector.api.models import (
     RecordsIn,
     VehicleIn,
 )
-from collector.log import tree as tlog
 from collector.log.checkpoints import checkpoint_now
 from notary_core import cose
 from notary_core.bundle import BUNDLE_CONTENT_TYPE
 from notary_core.errors import BadData, Reason
 from notary_core.grant import thumbprint
-from notary_core.logleaf import AccessEvent
+from notary_core.logleaf import AccessAction, AccessEvent
 
 PARTIES = ("insurer", "adjuster", "court", "expert")
 
@@ -174,37 +173,20 @@ def access_router() -> APIRouter:
                 "log_index": g.log_index, "token": g.token}  # fmt: skip
 
     @api.get("/vehicles/{vehicle_id}/access-log", tags=["grants"])
-    async def access_log(vehicle_id: str, c: CallerDep, a: AccessDep, request: Request) -> Any:
+    async def access_log(
+        vehicle_id: str, c: CallerDep, a: AccessDep, request: Request,
+        cursor: str | None = None, limit: int = 200,
+    ) -> Any:  # fmt: skip
+        """The vehicle's entries newest first, a page at a time (`next_cursor`), each with its
+        inclusion proof, and the index proof of the vehicle's head at the checkpoint: the
+        owner's client proves the list complete (notary_core.history)."""
         need(c, "owner")
-        app = request.app
-        await checkpoint_now(a.store, app.state.note_signer, app.state.settings.origin,
-                             time.time_ns())  # fmt: skip
+        if cursor is None:  # a fresh checkpoint, so the list ends at the newest entry
+            app = request.app
+            await checkpoint_now(a.store, app.state.note_signer, app.state.settings.origin,
+                                 time.time_ns())  # fmt: skip
         async with a.tx() as atx:
-            mine = [p for p in await atx.periods("ownerships", vehicle_id)
-                    if p.who == c.thumbprint]  # fmt: skip
-            if not mine:
-                raise Forbidden(Reason.NOT_OWNER, "you never owned this vehicle")
-            cp = await atx.tx.one("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-            size = int(cp[0]) if cp else 0
-            rows = [(i, leaf) for i, leaf in await atx.access_log(vehicle_id, 10_000) if i < size]
-            events = [(i, leaf, AccessEvent.from_leaf(leaf)) for i, leaf in rows]
-            events = [
-                x
-                for x in events
-                if any(
-                    x[2].window_start_ns < p.end_ns and p.start_ns < x[2].window_end_ns
-                    for p in mine
-                )
-            ]
-            plans = {i: tlog.inclusion_plan(i, size) for i, _, _ in events}
-            want = set().union(*(tlog.plan_nodes(p) for p in plans.values()))
-            nodes = await a.store._nodes(atx.tx, want) if want else {}
-        return {"checkpoint": bytes(cp[1]).decode() if cp else "", "size": size, "entries": [
-            {"index": i, "action": e.action.name, "actor": e.actor, "subject": e.subject,
-             "window": [e.window_start_ns, e.window_end_ns], "at_utc_ns": e.at_utc_ns,
-             "detail": e.detail, "leaf": leaf.hex(),
-             "proof": [h.hex() for h in tlog.resolve(plans[i], nodes)]}
-            for i, leaf, e in events]}  # fmt: skip
+            return await history.page(atx, c.thumbprint, vehicle_id, cursor, limit)
 
     @api.post("/evidence", tags=["evidence"], response_class=Response,
               responses={200: {"content": {BUNDLE_CONTENT_TYPE: {}}}})  # fmt: skip
@@ -217,6 +199,9 @@ def access_router() -> APIRouter:
         try:
             async with a.tx() as atx:
                 data = await evidence_build.build(atx, c.thumbprint, ask, issuer, time.time_ns())
+        except Forbidden as exc:
+            await _refused(a, c.thumbprint, ask, "export", exc)
+            raise
         except NotAnchored:
             # Sign a checkpoint now so the anchorer's next round covers these entries.
             await checkpoint_now(a.store, request.app.state.note_signer, issuer.origin,
@@ -233,8 +218,25 @@ def access_router() -> APIRouter:
         ask = evidence_build.Ask(body.vehicle_id, window, tuple(body.scope), body.grant)
         issuer: evidence_build.Issuer = request.app.state.issuer
         after = records_read.Cursor.parse(body.cursor)
-        async with a.tx() as atx:
-            return await records_read.read(atx, c.thumbprint, ask, issuer.decoder,
-                                           time.time_ns(), body.limit, after)  # fmt: skip
+        try:
+            async with a.tx() as atx:
+                return await records_read.read(atx, c.thumbprint, ask, issuer.decoder,
+                                               time.time_ns(), body.limit, after)  # fmt: skip
+        except Forbidden as exc:
+            await _refused(a, c.thumbprint, ask, "read", exc)
+            raise
 
     return api
+
+
+async def _refused(
+    a: AccessStore, party: str, ask: evidence_build.Ask, action: str, exc: BadData
+) -> None:
+    """A refused attempt on a vehicle is an entry of its chain, so its owner sees it (§7.1.1
+    REFUSED). The refusal itself is raised by the caller whatever happens here."""
+    async with a.tx() as atx:
+        if not await atx.vehicle_exists(ask.vehicle_id):
+            return
+        await atx.log(AccessEvent(
+            AccessAction.REFUSED, ask.vehicle_id, party, ask.grant or "-", *ask.window,
+            time.time_ns(), f"{action}: {exc.reason}; {','.join(ask.scope)}"[:1000]))  # fmt: skip
