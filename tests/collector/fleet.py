@@ -79,7 +79,8 @@ class Device:
             streams={"can0": StreamCounters(len(records), len(records))},
             agent_version="test/1",
             config_hash=bytes(32),
-            key_id=b"", counts={},
+            key_id=b"",
+            counts={},
         )
         sealed = seal(template, records, salt_key or os.urandom(32), self.signer)
         if advance:

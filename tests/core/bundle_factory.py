@@ -137,7 +137,8 @@ def make_world(n_batches: int = 6, per_batch: int = 50) -> World:
             streams={"can0": header.StreamCounters(30, 30)},
             agent_version="vnotary-edge/0.1.0",
             config_hash=bytes(32),
-            key_id=b"", counts={},
+            key_id=b"",
+            counts={},
         )
         sb = batch.seal(tmpl, recs, os.urandom(32), w.device)
         prev = sb.signed.header_hash

@@ -27,7 +27,8 @@ def template(**changes: object) -> header.BatchHeader:
         streams={"can0": header.StreamCounters(10, 10), "gnss": header.StreamCounters(2, 2)},
         agent_version="vnotary-edge/0.1.0",
         config_hash=bytes([7]) * 32,
-        key_id=b"", counts={},
+        key_id=b"",
+        counts={},
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
