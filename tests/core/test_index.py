@@ -95,7 +95,7 @@ def test_every_inclusion_proof_verifies_and_any_change_fails(
     ]
     if sib:
         j = data.draw(st.integers(0, len(sib) - 1))
-        bad.append((k, v, sib[:j] + (_flip(sib[j], bit),) + sib[j + 1 :], root))
+        bad.append((k, v, (*sib[:j], _flip(sib[j], bit), *sib[j + 1 :]), root))
         bad.append((k, v, sib[1:], root))
     for bk, bv, bs, br in bad:
         with pytest.raises(BadData) as err:
@@ -298,8 +298,10 @@ def test_a_leaf_with_a_wrong_link_is_refused(
     pos = data.draw(st.sampled_from(_linked_positions(leaves)))
     e = logleaf.parse_leaf(leaves[pos])
     assert isinstance(e, RegistryEvent | AccessEvent)
-    names = ["link"] if isinstance(e, RegistryEvent) else [
-        n for n in ("vehicle_link", "rule_link", "device_link") if getattr(e, n) is not None]  # fmt: skip
+    kinds = (
+        ("link",) if isinstance(e, RegistryEvent) else ("vehicle_link", "rule_link", "device_link")
+    )
+    names = [n for n in kinds if getattr(e, n) is not None]
     name = data.draw(st.sampled_from(names))
     link: logleaf.Link = getattr(e, name)
     how = data.draw(st.sampled_from(["n+1", "n-1", "index", "hash"]))
