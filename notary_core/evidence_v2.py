@@ -64,7 +64,9 @@ def verify(
     keys = _device_keys(run, b, device_chain)
     headers = _batches(run, b, cp, keys, hd)
     _binding_and_grants(run, b, device_chain, rule_chain)
+    found = dict(run.t.summary)  # completeness per item, boundary records: kept, not replaced
     v1._summarise(run.t, b, headers, cp)
+    run.t.summary.update(found)
     if hd is not None:
         d = hd.device
         run.t.summary["device_head"] = {"batch_seq": d.batch_seq, "log_index": d.batch_index}
