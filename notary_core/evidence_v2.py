@@ -435,6 +435,9 @@ def _binding_and_grants(
         if owner is None:
             raise Unreachable("no owner to check the grants against")
         chain = grants_mod.verify_chain(b.grants, owner)
+        bad = [s for s in r.scope if not grants_mod.is_scope_item(s)]
+        if bad:  # §12.3: upper-case hex, or anything else no grant could name
+            raise BadData(Reason.GRANT_INVALID, f"the request's scope item {bad[0]!r} is malformed")
         v1._check_use(b, chain)
         logged = {(e.subject, e.actor, e.window_start_ns, e.window_end_ns)
                   for e in rules if e.action == AccessAction.GRANT}  # fmt: skip

@@ -597,6 +597,12 @@ def c_grant_signature_altered(b: Built) -> bytes:
     return b.sign(replace(b.b, grants=(bad,)))
 
 
+@case("FAIL", "GRANT_INVALID")
+def c_request_scope_item_in_upper_case_hex(b: Built) -> bytes:
+    scope = tuple(s.replace("#0aa", "#0AA") for s in b.b.request.scope)  # same id, upper case
+    return b.sign(replace(b.b, request=replace(b.b.request, scope=scope)))
+
+
 @case("FAIL", "OUTSIDE_GRANT")
 def c_request_scope_widened_past_the_grant(b: Built) -> bytes:
     return b.sign(replace(b.b, request=replace(b.b.request, scope=(*b.b.request.scope, "imu"))))
