@@ -11,24 +11,26 @@ comparison. Last line: JSON.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from notary_core import batch, bundle, checkpoint, cose, grant, header, logleaf, merkle
+from notary_core import batch, bundle, cbor, checkpoint, cose, grant, header, heads, logleaf, merkle
 from notary_core import evidence as evidence_mod
 from notary_core import records as r
 from notary_core.evidence import Trust, Verdict, verify_bundle
 
 SEC = 1_000_000_000
-TRACE = (
-    Path(__file__).resolve().parents[2]
-    / "shared/data/can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+DATA = Path(
+    os.environ.get("VNOTARY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
 )
+TRACE = DATA / "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
 ORIGIN = "bench.example/log"
 
 
@@ -93,6 +95,7 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
     leaves.append(logleaf.AccessEvent(logleaf.AccessAction.OWNER_BOUND, "veh", "op", owner_tp,
                                       0, 2**62, 0).to_leaf())  # fmt: skip
     sealed = []
+    templates: list[header.BatchHeader] = []
     prev = header.GENESIS_PREV_HASH
     for seq, sec in enumerate(sorted(by_sec)):
         chunk = by_sec[sec]
@@ -102,11 +105,12 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
             last_mono_ns=r.decode(chunk[-1]).mono_ns, first_utc_ns=sec * SEC,
             last_utc_ns=sec * SEC + SEC - 1, clock_source=r.ClockSource.GNSS,
             clock_uncertainty_ns=1_000_000, streams={}, agent_version="bench",
-            config_hash=bytes(32), key_id=b"", counts={})  # fmt: skip
+            config_hash=bytes(32), key_id=b"", version=1, counts=None)  # fmt: skip
         sb = batch.seal(tmpl, chunk, os.urandom(32), device)
         prev = sb.signed.header_hash
         leaves.append(logleaf.batch_leaf(prev))
         sealed.append((sb, chunk, len(leaves) - 1))
+        templates.append(tmpl)
     now = int(time.time())
     g = grant.Grant(jti="g", iss=owner_tp, sub=grant.thumbprint(insurer.public_key()),
                     vehicle="veh", window_start_ns=t_first, window_end_ns=t_last, scope=scope,
@@ -161,6 +165,8 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
     for salt, raw in items:
         hashlib.sha256(b"\x00" + salt + raw).digest()
     floor_s = time.perf_counter() - t
+    keys = Keys(device, collector, log_key, owner, token, g)
+    v2 = _v2(keys, sealed, templates, scope, (t_first, t_last), now)
     return {
         "scenario": name, "records": len(recs), "disclosed": disclosed_n,
         "batches": len(evidence), "bundle_bytes": len(data),
@@ -174,6 +180,122 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
         "verify_records_per_s_pure_python": round(disclosed_n / pure_s),
         "floor_hash_records_per_s": round(disclosed_n / floor_s),
         "verify_vs_floor": round(floor_s / verify_s, 3),
+        "canonical_recheck": _recheck(data, verify_s),
+        "v2": v2,
+        "v2_bundle_bytes_vs_v1": round(v2["bundle_bytes"] / len(data), 3),
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Keys:
+    device: cose.Signer
+    collector: cose.Signer
+    log_key: checkpoint.NoteSigner
+    owner: ed25519.Ed25519PrivateKey
+    token: str
+    grant: grant.Grant
+
+
+def _v2(
+    k: Keys, sealed: list[tuple[batch.SealedBatch, list[bytes], int]],
+    templates: list[header.BatchHeader], scope: tuple[str, ...], window: tuple[int, int],
+    now: int,
+) -> dict[str, object]:  # fmt: skip
+    """The same window as a version-2 bundle: v2 headers (counts, beacon) over the same
+    records and salt keys, a v2 log with linked entries and the index of heads (§7.3)."""
+    idx, leaves = heads.Index(), []
+
+    def append(leaf: bytes) -> int:
+        idx.apply(len(leaves), leaf)
+        leaves.append(leaf)
+        return len(leaves) - 1
+
+    def event(e: logleaf.RegistryEvent | logleaf.AccessEvent) -> int:
+        return append(idx.linked(e).to_leaf())
+
+    owner_tp = grant.thumbprint(k.owner.public_key())
+    event(logleaf.RegistryEvent(logleaf.RegistryAction.ENROL, "dev", k.device.public.spki(),
+                                k.device.kid, 0, None, 0))  # fmt: skip
+    event(logleaf.AccessEvent(logleaf.AccessAction.DEVICE_INSTALLED, "veh", "op", "dev", 0,
+                              2**62, 0))  # fmt: skip
+    event(logleaf.AccessEvent(logleaf.AccessAction.OWNER_BOUND, "veh", "op", owner_tp, 0,
+                              2**62, 0))  # fmt: skip
+    beacon = header.Beacon(31337, 1, bytes(32), 0)
+    prev, v2_sealed = header.GENESIS_PREV_HASH, []
+    for (sb1, chunk, _), tmpl in zip(sealed, templates, strict=True):
+        t2 = replace(tmpl, version=2, counts={}, beacon=beacon, prev_header_hash=prev)
+        sb = batch.seal(t2, chunk, sb1.salt_key, k.device)
+        prev = sb.signed.header_hash
+        h = sb.signed.header
+        v2_sealed.append((sb, chunk, append(logleaf.BatchLeaf(prev, h.batch_seq,
+                                                              "dev").to_leaf())))  # fmt: skip
+    g = k.grant
+    event(logleaf.AccessEvent(logleaf.AccessAction.GRANT, "veh", owner_tp, g.jti,
+                              g.window_start_ns, g.window_end_ns, 0))  # fmt: skip
+    t = time.perf_counter()
+    append(idx.index_leaf())
+    tree = merkle.MerkleTree([merkle.hash_leaf(x) for x in leaves])
+    cp = checkpoint.Checkpoint(ORIGIN, tree.size, tree.root)
+    evidence = []
+    for sb, chunk, index in v2_sealed:
+        disclosed, multi = bundle.disclose_batch(chunk, sb.salt_key, scope)
+        proof = tuple(tree.inclusion_proof(index))
+        evidence.append(bundle.BatchEvidence(sb.signed.raw, index, proof, disclosed, multi))
+    dev_value, dev_sib = idx.prove(heads.device_key("dev"))
+    veh_value, veh_sib = idx.prove(heads.vehicle_key("veh"))
+    b = bundle.EvidenceBundle(
+        bundle_id="b", issued_utc_ns=now * SEC, log_origin=ORIGIN, log_vkey=k.log_key.verifier.vkey,
+        collector_key=k.collector.public.spki(),
+        request=bundle.Request("veh", "dev", window[0], window[1], scope, "bench", g.sub, None),
+        device_key=b"", device_events=(), vehicle_events=(), grants=(k.token,), grant_events=(),
+        batches=tuple(evidence), checkpoint=checkpoint.sign_checkpoint(cp, [k.log_key]),
+        anchor=bundle.AnchorRef(31337, bytes(20), bytes(32), 1, bytes(32), cp.size, cp.root, 0),
+        version=2, device_chain=(leaves[0], leaves[1]), rule_chain=(leaves[1], leaves[2],
+                                                                   leaves[-2]),
+        index=bundle.IndexProof(leaves[-1], tuple(tree.inclusion_proof(tree.size - 1)),
+                                dev_value, dev_sib, veh_value, veh_sib),
+    )  # fmt: skip
+    data = b.sign(k.collector)
+    build_s = time.perf_counter() - t
+    trust = Trust(frozenset({k.log_key.verifier.vkey}), frozenset({k.collector.public.spki()}))
+    t = time.perf_counter()
+    transcript = verify_bundle(data, trust)
+    verify_s = time.perf_counter() - t
+    assert transcript.verdict is Verdict.OK, transcript.to_dict()
+    disclosed_n = sum(len(x.disclosed) for x in evidence)
+    return {
+        "disclosed": disclosed_n, "bundle_bytes": len(data),
+        "bundle_bytes_per_record": round(len(data) / disclosed_n, 1),
+        "build_s": round(build_s, 2), "verify_s": round(verify_s, 2),
+        "verify_records_per_s": round(disclosed_n / verify_s),
+        "canonical_recheck": _recheck(data, verify_s),
+    }  # fmt: skip
+
+
+def _recheck(data: bytes, verify_s: float) -> dict[str, object]:
+    """The one canonical-form rule (§1, issue 13 §1) on the bundle payload: decode it with
+    and without re-encoding and comparing, in the same run, and the share of verification."""
+    message = cose.parse_sign1(data.removeprefix(bundle.MAGIC + b"\x02"), bundle.MAX_BUNDLE_SIZE)
+    payload = message.payload
+    best = {False: float("inf"), True: float("inf")}
+    gc.disable()  # as verify_bundle does: the decoded payload is millions of small objects
+    try:
+        for _ in range(5):  # interleaved, best of five: the machine is shared
+            for canonical in (False, True):
+                t = time.perf_counter()
+                cbor.loads(payload, bundle.MAX_BUNDLE_SIZE, "bundle", canonical=canonical)
+                best[canonical] = min(best[canonical], time.perf_counter() - t)
+    finally:
+        gc.enable()
+    t = time.perf_counter()
+    bundle.parse_bundle(data)
+    parse_s = time.perf_counter() - t
+    extra = best[True] - best[False]
+    return {
+        "decode_ms": round(best[False] * 1e3, 1),
+        "decode_and_recheck_ms": round(best[True] * 1e3, 1),
+        "recheck_ms": round(extra * 1e3, 1), "parse_bundle_ms": round(parse_s * 1e3, 1),
+        "recheck_share_of_verify": round(extra / verify_s, 3),
     }  # fmt: skip
 
 
@@ -193,10 +315,19 @@ def main() -> None:
               f"{res['multiproof_ratio']}, verify {res['verify_records_per_s']} rec/s "
               f"(pure Python {res['verify_records_per_s_pure_python']}, "
               f"floor {res['floor_hash_records_per_s']})")  # fmt: skip
+    for res in results:
+        v2, rc = res["v2"], res["canonical_recheck"]
+        print(f"  v2: {v2['disclosed']} records, {v2['bundle_bytes_per_record']} B/record "  # type: ignore[index]
+              f"({res['v2_bundle_bytes_vs_v1']}x v1 bytes), verify {v2['verify_records_per_s']} "  # type: ignore[index]
+              f"rec/s; canonical re-check of the payload {rc['recheck_ms']} ms "  # type: ignore[index]
+              f"({rc['recheck_share_of_verify']} of v1 verify)")  # type: ignore[index]  # fmt: skip
     ok = all(x["verify_records_per_s"] >= 200_000 for x in results)  # type: ignore[operator]
     half = results[1]["multiproof_ratio"] <= 0.5  # type: ignore[operator]
+    v2_dense = results[0]["v2"]["verify_records_per_s"] >= 200_000  # type: ignore[index]
+    v2_bytes = results[1]["v2_bundle_bytes_vs_v1"] <= 1.2  # type: ignore[operator]
     print(json.dumps({"bench": "evidence", "results": results, "target_verify_200k": ok,
-                      "target_multiproof_half": half}))  # fmt: skip
+                      "target_multiproof_half": half, "target_v2_verify_200k_dense": v2_dense,
+                      "target_v2_bytes_within_1_2x": v2_bytes}))  # fmt: skip
 
 
 if __name__ == "__main__":

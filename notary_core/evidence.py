@@ -62,6 +62,9 @@ class Trust:
     log_vkeys: frozenset[str] = frozenset()
     collector_keys: frozenset[bytes] = frozenset()  # SPKI DER
     anchor_contracts: frozenset[tuple[int, bytes]] = frozenset()  # (chain id, address)
+    witnesses: frozenset[str] = frozenset()  # signed-note verifier keys (§7.2, §13)
+    witness_quorum: int | None = None  # distinct pinned witnesses that must cosign; None: all
+    tsa_certs: tuple[str, ...] = ()  # PEM certificates of RFC 3161 TSAs whose tokens count
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,9 @@ def verify(
     keys = _device_keys(run, b, device_chain)
     headers = _batches(run, b, cp, keys, hd)
     _binding_and_grants(run, b, device_chain, rule_chain)
+    found = dict(run.t.summary)  # completeness per item, boundary records: kept, not replaced
     v1._summarise(run.t, b, headers, cp)
+    run.t.summary.update(found)
     if hd is not None:
         d = hd.device
         run.t.summary["device_head"] = {"batch_seq": d.batch_seq, "log_index": d.batch_index}
@@ -136,9 +138,12 @@ def _rule_link(vehicle_id: str) -> LinkOf:
 def _chain(
     run: v1._Run, name: str, entries: Sequence[bytes], head: heads.ChainHead | None,
     link_of: LinkOf, cp: checkpoint.Checkpoint | None,
-) -> list[tuple[int, Parsed]]:  # fmt: skip
-    """Walk a chain back from its proven head: every entry, none left out (§12.3)."""
+) -> list[tuple[int, Parsed]] | None:  # fmt: skip
+    """Walk a chain back from its proven head: every entry, none left out (§12.3). None
+    when the chain is not proven (no head, or a fault): later checks must not read a
+    half-walked chain as the vehicle's or the device's history."""
     out: list[tuple[int, Parsed]] = []
+    proven = False
     with run.check(name) as c:
         if head is None or cp is None:
             raise Unreachable("no proven head to walk the chain from")
@@ -163,18 +168,21 @@ def _chain(
                 raise BadData(Reason.ENTRY_OMITTED, f"entry {n} names a later entry before it")
             index, want = link.prev_index, link.prev_hash
         out.reverse()
+        proven = True
         c.detail = f"{len(out)} entries, linked from the first to the proven head"
-    return out
+    return out if proven else None
 
 
 # ---- device keys and batches ---------------------------------------------------------------
 
 
 def _device_keys(
-    run: v1._Run, b: EvidenceBundle, chain: list[tuple[int, Parsed]]
+    run: v1._Run, b: EvidenceBundle, chain: list[tuple[int, Parsed]] | None
 ) -> dict[bytes, tuple[cose.PublicKey, list[RegistryEvent]]]:
     keys: dict[bytes, tuple[cose.PublicKey, list[RegistryEvent]]] = {}
     with run.check("device.keys") as c:
+        if chain is None:
+            raise Unreachable("the device chain is not proven: no key events to rely on")
         events = [e for _, e in chain if isinstance(e, RegistryEvent)]
         for e in events:
             if e.action in (RegistryAction.ENROL, RegistryAction.ROTATE) and e.key_id not in keys:
@@ -373,6 +381,10 @@ def _batch_records(
                     raise BadData(Reason.RECORD_WITHHELD,
                                   f"batch {h.batch_seq}: {n - have} of {n} record(s) of "
                                   f"{_label(stream, k)} withheld")  # fmt: skip
+                if have > n:  # §12.3 "number exactly the header's count"
+                    raise BadData(Reason.COUNT_MISMATCH,
+                                  f"batch {h.batch_seq}: {have} record(s) of {_label(stream, k)}"
+                                  f" disclosed, the device counted {n}")  # fmt: skip
                 out[_label(stream, k)] = (have, n)
     if sum(got.values()) != sum(v[0] for v in out.values()):
         raise BadData(Reason.COUNT_MISMATCH, f"batch {h.batch_seq}: more records than counted")
@@ -391,15 +403,16 @@ def _meets(r: Any, e: AccessEvent) -> bool:
 
 
 def _binding_and_grants(
-    run: v1._Run, b: EvidenceBundle, device_chain: list[tuple[int, Parsed]],
-    rule_chain: list[tuple[int, Parsed]],
+    run: v1._Run, b: EvidenceBundle, device_chain: list[tuple[int, Parsed]] | None,
+    rule_chain: list[tuple[int, Parsed]] | None,
 ) -> None:  # fmt: skip
     r = b.request
-    rules = [e for _, e in rule_chain if isinstance(e, AccessEvent)]
+    rules = [e for _, e in rule_chain or () if isinstance(e, AccessEvent)]
     owner: str | None = None
     with run.check("vehicle.binding") as c:
-        if not rules:
-            raise Unreachable("no rule chain to find the installation and the owner in")
+        if rule_chain is None or device_chain is None:
+            raise Unreachable("the rule or device chain is not proven: no installation or "
+                              "ownership to rely on")  # fmt: skip
         installs = [e for e in rules if e.action == AccessAction.DEVICE_INSTALLED
                     and e.subject == r.device_id and _within(r, e)]  # fmt: skip
         if not installs:
@@ -422,6 +435,9 @@ def _binding_and_grants(
         if owner is None:
             raise Unreachable("no owner to check the grants against")
         chain = grants_mod.verify_chain(b.grants, owner)
+        bad = [s for s in r.scope if not grants_mod.is_scope_item(s)]
+        if bad:  # §12.3: upper-case hex, or anything else no grant could name
+            raise BadData(Reason.GRANT_INVALID, f"the request's scope item {bad[0]!r} is malformed")
         v1._check_use(b, chain)
         logged = {(e.subject, e.actor, e.window_start_ns, e.window_end_ns)
                   for e in rules if e.action == AccessAction.GRANT}  # fmt: skip

@@ -81,6 +81,11 @@ def record_scope_item(stream: str, can_id: int | None = None, extended: bool = F
     return f"{stream}#{can_id:08x}" if extended else f"{stream}#{can_id:03x}"
 
 
+def is_scope_item(item: str) -> bool:
+    """A scope item as §11 and §12.3 write it (`can0`, `can0#0aa`, lower-case hex only)."""
+    return _SCOPE_RE.fullmatch(item) is not None
+
+
 def in_scope(scope: Iterable[str], item: str) -> bool:
     return any(scope_covers(s, item) for s in scope)
 

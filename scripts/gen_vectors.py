@@ -28,6 +28,10 @@ from notary_core import batch, cbor, checkpoint, cose, header, merkle, receipt
 from notary_core import records as r
 from notary_core.errors import BadData
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vectors_bundle_v2  # version 2, beside this script
+import vectors_v2
+
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "core"
 Doc = dict[str, Any]
 
@@ -380,6 +384,21 @@ def receipt_doc() -> Doc:
     }
 
 
+def batch_v2_doc() -> Doc:
+    recs = [r.encode(rec) for _, rec in sample_records()]
+    return vectors_v2.batch_v2_doc(recs, signers(), batch_template)
+
+
+def receipt_v2_doc() -> Doc:
+    return vectors_v2.receipt_v2_doc(signers()["EdDSA"][1])
+
+
+def log_leaves_v2_doc() -> Doc:
+    _, ed = signers()["EdDSA"]
+    second = cose.Signer.from_key(ed25519.Ed25519PrivateKey.from_private_bytes(bytes([0x12]) * 32))
+    return vectors_v2.log_leaves_v2_doc(ed, second)
+
+
 DOCS: dict[str, Callable[[], Doc]] = {
     "records.json": records_doc,
     "salted-leaves.json": leaves_doc,
@@ -387,6 +406,12 @@ DOCS: dict[str, Callable[[], Doc]] = {
     "checkpoint.json": checkpoint_doc,
     "receipt.json": receipt_doc,
     "anchor.json": anchor_doc,
+    # protocol version 2
+    "batch-v2.json": batch_v2_doc,
+    "receipt-v2.json": receipt_v2_doc,
+    "log-leaves-v2.json": log_leaves_v2_doc,
+    "index.json": vectors_v2.index_doc,
+    "bundle-v2.json": vectors_bundle_v2.bundle_v2_doc,
 }
 
 

@@ -1,35 +1,40 @@
-"""`vnotary verify`: check an evidence bundle offline, optionally confirm its anchor on chain."""
+"""`vnotary verify`: check an evidence bundle offline, optionally confirm its anchor on chain.
+
+Exit codes (docs/protocol.md §12.2), so that a script never reads a crash as forged evidence:
+
+    0  OK            every check passed, tied to what you pinned or checked on chain
+    1  FAIL          a bundle, and some check failed (forged, altered, incomplete)
+    3  INCONCLUSIVE  nothing failed, something could not be decided (no trust pinned, no
+                     anchor, a window still open, the chain node unreachable)
+    4  UNREADABLE    not a bundle at all (empty, random, truncated, no known magic), or the
+                     bundle or trust file cannot be read (missing, or a trust file refused:
+                     the message names the JSON path of the bad field); nothing was verified
+    5  ERROR         the verifier itself failed: one line on stderr, `--json` prints
+                     {"verdict": "ERROR", ...}; no verdict on the bundle
+"""
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from notary_core.errors import NotaryError
+from notary_core.errors import Reason
 from notary_core.evidence import Status, Transcript, Trust, Verdict, verify_bundle
 from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
+from verifier.trust import TrustFileError, load_trust_bytes
 
-EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
-EXIT_UNREADABLE = 4
+EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3, Verdict.UNREADABLE: 4,
+        Verdict.ERROR: 5}  # fmt: skip
+EXIT_UNREADABLE = EXIT[Verdict.UNREADABLE]
+EXIT_ERROR = EXIT[Verdict.ERROR]
 
 
 def load_trust(path: Path) -> Trust:
-    """A trust file (JSON): {"log_vkeys": [...], "collector_keys": [base64 SPKI, ...],
-    "anchor_contracts": [{"chain_id": 1, "address": "0x..."}]}: what you pinned, not the
-    bundle's word."""
-    doc: dict[str, Any] = json.loads(path.read_text())
-    return Trust(
-        log_vkeys=frozenset(doc.get("log_vkeys", [])),
-        collector_keys=frozenset(base64.b64decode(k) for k in doc.get("collector_keys", [])),
-        anchor_contracts=frozenset(
-            (int(c["chain_id"]), bytes.fromhex(c["address"].removeprefix("0x")))
-            for c in doc.get("anchor_contracts", [])
-        ),
-    )
+    """A trust file (§13, docs/trust.schema.json), validated: what you pinned, not the
+    bundle's word. Raises TrustFileError (a ValueError) naming the bad field, OSError."""
+    return load_trust_bytes(path.read_bytes())
 
 
 def render(t: Transcript) -> str:
@@ -51,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = Path(args.bundle).read_bytes()
         trust = load_trust(Path(args.trust)) if args.trust else None
-    except (OSError, ValueError, KeyError) as exc:
+    except TrustFileError as exc:
+        print(f"vnotary verify: trust file {args.trust} refused: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except OSError as exc:
         print(f"vnotary verify: cannot read input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
@@ -61,9 +69,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         transcript = verify_bundle(data, trust, check_anchor)
-    except NotaryError as exc:  # verify_bundle reports, it should never raise; belt and braces
-        print(f"vnotary verify: {exc}", file=sys.stderr)
-        return EXIT[Verdict.FAIL]
+    except Exception as exc:  # a crash must never read as FAIL: exit 5, no verdict
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"vnotary verify: internal error, no verdict: {error}", file=sys.stderr)
+        if args.json:
+            doc = {"verdict": str(Verdict.ERROR), "reasons": [str(Reason.INTERNAL_ERROR)],
+                   "error": error, "checks": [], "summary": {}}  # fmt: skip
+            print(json.dumps(doc, indent=2))
+        return EXIT_ERROR
     if args.json:
         print(json.dumps(transcript.to_dict(), indent=2))
     else:
@@ -73,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="the evidence bundle file")
-    p.add_argument("--trust", help="JSON file of pinned log keys, collector keys and contracts")
+    p.add_argument("--trust", help="trust file (JSON, docs/trust.schema.json): pinned log and "
+                   "collector keys, contracts, witnesses, TSA certificates")  # fmt: skip
     p.add_argument("--rpc", help="EVM JSON-RPC URL: also confirm the anchor on chain")
     p.add_argument(
         "--confirmations", type=int, default=DEFAULT_CONFIRMATIONS,

@@ -244,6 +244,7 @@ def _trust(args: argparse.Namespace) -> int:
 
     anchors = asyncio.run(go())
     doc = {
+        "version": 1,
         "log_vkeys": [settings.note_signer().verifier.vkey],
         "collector_keys": [base64.b64encode(settings.receipt_signer().public.spki()).decode()],
         "anchor_contracts": sorted(

@@ -117,7 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
         spki = request.app.state.issuer.signer.public.spki()
         contracts = {(a.chain_id, a.contract) for a in await store.anchors()
                      if a.status in ("sent", "final") and a.contract}  # fmt: skip
-        return {"log_vkeys": [request.app.state.issuer.log_vkey],
+        return {"version": 1, "log_vkeys": [request.app.state.issuer.log_vkey],
                 "collector_keys": [base64.b64encode(spki).decode()],
                 "anchor_contracts": [{"chain_id": c, "address": addr} for c, addr in
                                      sorted(contracts)]}  # fmt: skip

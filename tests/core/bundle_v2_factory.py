@@ -9,7 +9,8 @@ the collector key (a dishonest collector), so the inner checks are what must cat
 
 from __future__ import annotations
 
-import os
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,10 +94,23 @@ def bind_owner(w: World2, owner: Any = None, start: int = T0 - 30 * 86400 * SEC,
     )
 
 
-def seal_batches(w: World2, n: int, per_batch: int = 50, first: int = 0) -> None:
+def salt_key(seq: int, seed: bytes = b"vnotary-test") -> bytes:
+    """A batch's salt key derived from a seed: the factory's bundles are byte-identical on
+    every run (the vectors depend on it). A real agent draws 32 random bytes (§3)."""
+    return hashlib.sha256(seed + b"/salt-key/" + seq.to_bytes(8, "big")).digest()
+
+
+Records = Callable[[int], list[bytes]]
+"""The records of batch `seq` (the synthetic `batch_records`, or real CAN frames)."""
+
+
+def seal_batches(
+    w: World2, n: int, per_batch: int = 50, first: int = 0, records: Records | None = None,
+    beacon: header.Beacon | None = None,
+) -> None:  # fmt: skip
     prev = w.batches[-1][0].signed.header_hash if w.batches else header.GENESIS_PREV_HASH
     for seq in range(first, first + n):
-        recs = batch_records(seq, per_batch)
+        recs = records(seq) if records is not None else batch_records(seq, per_batch)
         times = [r.decode(x).utc_ns for x in recs]
         monos = [r.decode(x).mono_ns for x in recs]
         tmpl = header.BatchHeader(
@@ -105,9 +119,9 @@ def seal_batches(w: World2, n: int, per_batch: int = 50, first: int = 0) -> None
             last_mono_ns=max(monos), first_utc_ns=min(times), last_utc_ns=max(times),
             clock_source=r.ClockSource.GNSS, clock_uncertainty_ns=1_000_000,
             streams={"can0": header.StreamCounters(30, 30)}, agent_version="vnotary-edge/0.2.0",
-            config_hash=bytes(32), key_id=b"", counts={},
+            config_hash=bytes(32), key_id=b"", counts={}, beacon=beacon,
         )  # fmt: skip
-        sb = batch.seal(tmpl, recs, os.urandom(32), w.device)
+        sb = batch.seal(tmpl, recs, salt_key(seq), w.device)
         prev = sb.signed.header_hash
         h = sb.signed.header
         index = w.log.append(logleaf.BatchLeaf(sb.signed.header_hash, h.batch_seq,
@@ -115,12 +129,13 @@ def seal_batches(w: World2, n: int, per_batch: int = 50, first: int = 0) -> None
         w.batches.append((sb, recs, index))
 
 
-def make_world2(n_batches: int = 6, per_batch: int = 50) -> World2:
+def make_world2(n_batches: int = 6, per_batch: int = 50, records: Records | None = None,
+                beacon: header.Beacon | None = None) -> World2:  # fmt: skip
     w = World2()
     enrol(w)
     install(w)
     bind_owner(w)
-    seal_batches(w, n_batches, per_batch)
+    seal_batches(w, n_batches, per_batch, records=records, beacon=beacon)
     return w
 
 
@@ -184,8 +199,8 @@ def parts(
             disclosed, multi = bundle.disclose_batch(recs, sb.salt_key, scope)
         else:
             disclosed, multi = (), ()
-        path = tuple(tree.inclusion_proof(index))
-        evidence.append(bundle.BatchEvidence(sb.signed.raw, index, path, disclosed, multi))
+        proof = tuple(tree.inclusion_proof(index))
+        evidence.append(bundle.BatchEvidence(sb.signed.raw, index, proof, disclosed, multi))
     b = bundle.EvidenceBundle(
         bundle_id="b-2", issued_utc_ns=issued, log_origin=ORIGIN, log_vkey=w.log_key.verifier.vkey,
         collector_key=w.collector.public.spki(),
@@ -225,3 +240,40 @@ def _chain_leaves(log: Log, head: heads.ChainHead, kind: str) -> tuple[bytes, ..
 def build2(w: World2, **kwargs: Any) -> bytes:
     p = parts(w, **kwargs)
     return p.bundle.sign(w.collector)
+
+
+# ---- edits a dishonest collector makes (re-signed with its key; device and owner signatures
+# untouched) ---------------------------------------------------------------------------------
+
+
+def resign_payload(w: World2, payload: bytes, version: int = 2) -> bytes:
+    """A bundle file around any payload bytes, signed by the collector key."""
+    message = cose.sign1(w.collector, payload, bundle.BUNDLE_CONTENT_TYPE)
+    return bundle.MAGIC + bytes([version]) + message
+
+
+def batch_of(w: World2, x: bundle.BatchEvidence) -> tuple[batch.SealedBatch, list[bytes]]:
+    """The sealed batch (and its records) that a bundle's batch evidence discloses from."""
+    for sb, recs, index in w.batches:
+        if index == x.log_index:
+            return sb, recs
+    raise KeyError(x.log_index)
+
+
+def redisclose(w: World2, x: bundle.BatchEvidence, keep: list[int]) -> bundle.BatchEvidence:
+    """`x` disclosing only the records at `keep` (leaf indices), every other leaf hash moved
+    into the multiproof: the proof still leads to the signed root."""
+    sb, recs = batch_of(w, x)
+    if not keep:
+        return replace(x, disclosed=(), multiproof=())
+    chosen = tuple(bundle.Disclosed(i, recs[i], batch.salt(sb.salt_key, i)) for i in keep)
+    tree = merkle.MerkleTree(batch.leaf_hashes(sb.salt_key, recs))
+    return replace(x, disclosed=chosen, multiproof=tuple(tree.multiproof(keep)))
+
+
+def with_batch(
+    b: bundle.EvidenceBundle, pos: int, x: bundle.BatchEvidence
+) -> bundle.EvidenceBundle:
+    batches = list(b.batches)
+    batches[pos] = x
+    return replace(b, batches=tuple(batches))

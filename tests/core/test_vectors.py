@@ -6,6 +6,8 @@ are told; `make vectors-check` separately proves the generator still writes the 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,21 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from notary_core import anchoring, batch, checkpoint, cose, merkle, receipt
+from notary_core import (
+    anchoring,
+    batch,
+    bundle,
+    checkpoint,
+    cose,
+    heads,
+    logleaf,
+    merkle,
+    receipt,
+    smt,
+)
 from notary_core import records as r
 from notary_core.errors import BadData
+from notary_core.evidence import Trust, Verdict, verify_bundle
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "core"
 
@@ -143,3 +157,140 @@ def test_anchor_vectors() -> None:
             assert str(got.reason) == case["reason"], case["id"]
         else:
             assert isinstance(got, str), case["id"]
+
+
+# ---- protocol version 2 --------------------------------------------------------------------
+
+
+def test_batch_v2_vectors() -> None:
+    doc = load("batch-v2.json")
+    recs = [bytes.fromhex(x) for x in doc["records"]]
+    keys = {}
+    for case in doc["valid"]:
+        key = cose.PublicKey.from_spki(bytes.fromhex(case["public_key_spki"]))
+        keys[case["alg"]] = key
+        sb = batch.SealedBatch.from_bytes(bytes.fromhex(case["sealed_batch"]))
+        assert sb.verify(key) == recs, case["id"]
+        h = sb.signed.header
+        assert h.version == 2 and sb.signed.header_hash.hex() == case["header_hash"]
+        counts = {s: dict(map(tuple, pairs)) for s, pairs in case["counts"].items()}
+        assert h.counts == counts == batch.item_counts(recs), case["id"]
+        assert h.beacon is not None
+        assert [h.beacon.chain_id, h.beacon.block_number, h.beacon.block_hash.hex(),
+                h.beacon.block_time] == case["beacon"]  # fmt: skip
+        assert h.to_cbor().hex() == case["header_cbor"]
+        if case["alg"] == "EdDSA":
+            seed = bytes.fromhex(case["private_key"])
+            signer = cose.Signer.from_key(ed25519.Ed25519PrivateKey.from_private_bytes(seed))
+            again = batch.seal(h, recs, bytes.fromhex(doc["salt_key"]), signer)
+            assert again.to_bytes().hex() == case["sealed_batch"]
+    reasons = {c["reason"] for c in doc["invalid"]}
+    assert reasons >= {"COUNT_MISMATCH", "MALFORMED", "NON_CANONICAL", "UNSUPPORTED_VERSION"}
+    for case in doc["invalid"]:
+        with pytest.raises(BadData) as err:
+            batch.SealedBatch.from_bytes(bytes.fromhex(case["sealed_batch"])).verify(
+                keys[doc["invalid_key"]]
+            )
+        assert str(err.value.reason) == case["reason"], case["id"]
+
+
+def test_receipt_v2_vectors() -> None:
+    doc = load("receipt-v2.json")
+    key = cose.PublicKey.from_spki(bytes.fromhex(doc["collector_key_spki"]))
+    for case in doc["valid"]:
+        rc = receipt.open_receipt(bytes.fromhex(case["signed_receipt"]), key)
+        assert rc.version == 2 and rc.to_cbor().hex() == case["receipt_cbor"], case["id"]
+        assert (rc.beacon is None) == (case["id"] == "null-beacon")
+    for case in doc["invalid"]:
+        with pytest.raises(BadData) as err:
+            receipt.open_receipt(bytes.fromhex(case["signed_receipt"]), key)
+        assert str(err.value.reason) == case["reason"], case["id"]
+
+
+def test_log_leaf_v2_vectors() -> None:
+    doc = load("log-leaves-v2.json")
+    leaves = [bytes.fromhex(x["leaf"]) for x in doc["log"]]
+    idx = heads.Index()
+    for i, (case, leaf) in enumerate(zip(doc["log"], leaves, strict=True)):
+        parsed = logleaf.parse_leaf(leaf)
+        again = idx.index_leaf() if isinstance(parsed, logleaf.IndexLeaf) else (
+            parsed.to_leaf() if not isinstance(parsed, bytes) else leaf)  # fmt: skip
+        assert again == leaf, case["id"]  # one encoding; an index leaf states the heads' root
+        assert heads.leaf_hash(leaf).hex() == case["leaf_hash"]
+        idx.apply(i, leaf)
+    want = doc["heads"]
+    assert {d: idx.device(d).value().hex() for d in idx.devices} == want["devices"]
+    assert {v: idx.vehicle(v).value().hex() for v in idx.vehicles} == want["vehicles"]
+    assert idx.root().hex() == want["root"]
+    kinds = {type(logleaf.parse_leaf(x)).__name__ for x in leaves}
+    assert kinds == {"RegistryEvent", "AccessEvent", "BatchLeaf", "IndexLeaf"}
+    for case in doc["invalid_leaves"]:
+        with pytest.raises(BadData) as err:
+            logleaf.parse_leaf(bytes.fromhex(case["leaf"]))
+        assert str(err.value.reason) == case["reason"], case["id"]
+    for case in doc["invalid_logs"]:
+        edited = list(leaves)
+        edited[case["position"]] = bytes.fromhex(case["leaf"])
+        replay = heads.Index()
+        with pytest.raises(BadData) as err:
+            for i, leaf in enumerate(edited):
+                replay.apply(i, leaf)
+        assert str(err.value.reason) == case["reason"] == "INDEX_MISMATCH", case["id"]
+
+
+def _hexes(xs: list[str]) -> tuple[bytes, ...]:
+    return tuple(bytes.fromhex(x) for x in xs)
+
+
+def test_index_vectors() -> None:
+    doc = load("index.json")
+    entries = {bytes.fromhex(e["key"]): bytes.fromhex(e["value"]) for e in doc["entries"]}
+    hashed = {smt.key_hash(k): hashlib.sha256(v).digest() for k, v in entries.items()}
+    root = bytes.fromhex(doc["root"])
+    assert smt.reference_root(hashed) == root == smt.SparseTree(hashed.items()).root()
+    for case in doc["inclusion"]:
+        heads.verify_head(root, bytes.fromhex(case["key"]), bytes.fromhex(case["value"]),
+                          _hexes(case["siblings"]))  # fmt: skip
+    assert {c["id"] for c in doc["absence"]} == {"empty", "other-leaf"}
+    for case in doc["absence"]:
+        t = case["terminal"]
+        other = None if t is None else (bytes.fromhex(t[0]), bytes.fromhex(t[1]))
+        smt.verify_absence(root, smt.key_hash(bytes.fromhex(case["key"])), other,
+                           _hexes(case["siblings"]))  # fmt: skip
+    for case in doc["invalid_inclusion"]:
+        with pytest.raises(BadData) as err:
+            heads.verify_head(bytes.fromhex(case["root"]), bytes.fromhex(case["key"]),
+                              bytes.fromhex(case["value"]), _hexes(case["siblings"]))  # fmt: skip
+        assert str(err.value.reason) == case["reason"], case["id"]
+    for case in doc["invalid_absence"]:
+        t = case["terminal"]
+        other = None if t is None else (bytes.fromhex(t[0]), bytes.fromhex(t[1]))
+        with pytest.raises(BadData) as err:
+            smt.verify_absence(root, smt.key_hash(bytes.fromhex(case["key"])), other,
+                               _hexes(case["siblings"]))  # fmt: skip
+        assert str(err.value.reason) == case["reason"], case["id"]
+
+
+def _trust(doc: dict[str, Any]) -> Trust:
+    return Trust(
+        log_vkeys=frozenset(doc["log_vkeys"]),
+        collector_keys=frozenset(base64.b64decode(k) for k in doc["collector_keys"]),
+    )
+
+
+def test_bundle_v2_vectors() -> None:
+    doc = load("bundle-v2.json")
+    trust = _trust(doc["trust"])
+    good = bytes.fromhex(doc["bundle"])
+    assert good.startswith(bundle.MAGIC + b"\x02")
+    t = verify_bundle(good, trust)
+    assert str(t.verdict) == doc["verdict"] == "OK", t.to_dict()
+    assert [c.name for c in t.checks] == doc["checks"]
+    assert verify_bundle(good).verdict is Verdict.INCONCLUSIVE  # nothing pinned
+    verdicts = set()
+    for case in doc["corruptions"]:
+        got = verify_bundle(bytes.fromhex(case["bundle"]), trust)
+        assert (str(got.verdict), sorted(set(got.reasons))) == (
+            case["verdict"], case["reasons"]), case["id"]  # fmt: skip
+        verdicts.add(case["verdict"])
+    assert verdicts == {"FAIL", "UNREADABLE"}

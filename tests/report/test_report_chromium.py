@@ -32,7 +32,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     tmp = tmp_path_factory.mktemp("report")
     raw, w, event = build_rich(purpose=f"claim {HOSTILE}")
     (tmp / "claim.vnb").write_bytes(raw)
-    trust = {"log_vkeys": [w.log_key.verifier.vkey],
+    trust = {"version": 1, "log_vkeys": [w.log_key.verifier.vkey],
              "collector_keys": [base64.b64encode(w.collector.public.spki()).decode()]}  # fmt: skip
     (tmp / "trust.json").write_text(json.dumps(trust))
     out = tmp / "report.html"

@@ -42,7 +42,7 @@ def test_tampered_bundle_reports_fail_with_reasons() -> None:
 
 def test_unparseable_bundle_still_renders() -> None:
     html = _report(b"not a bundle")
-    assert 'data-verdict="FAIL"' in html and "could not be parsed" in html
+    assert 'data-verdict="UNREADABLE"' in html and "could not be parsed" in html  # not FAIL
     assert 'id="reproduce"' in html
 
 

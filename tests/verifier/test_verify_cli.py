@@ -28,6 +28,7 @@ def verify(*args: str) -> subprocess.CompletedProcess[str]:
 
 def trust_file(tmp: Path, w: World, contract: tuple[int, str] | None = None) -> Path:
     doc: dict[str, object] = {
+        "version": 1,
         "log_vkeys": [w.log_key.verifier.vkey],
         "collector_keys": [base64.b64encode(w.collector.public.spki()).decode()],
     }

@@ -25,6 +25,9 @@ def verdict(d: ReportData) -> str:
         + ", ".join(t.reasons),
         "INCONCLUSIVE": "Nothing failed, but something could not be decided (see the checks "
         "marked 'undecided').",
+        "UNREADABLE": "This file is not an evidence bundle at all (empty, truncated, or no "
+        "vnotary bundle magic): nothing in it was verified.",
+        "ERROR": "The verifier itself failed: there is no verdict on this bundle.",
     }[word]
     rows = "".join(
         f"<tr><td class=mono>{esc(c.name)}</td>"
