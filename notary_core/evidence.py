@@ -130,9 +130,8 @@ class _Run:
             c.status, c.reason, c.detail = Status.UNDECIDED, str(exc.reason), exc.message
         except NotaryError as exc:
             c.status, c.reason, c.detail = Status.FAIL, str(exc.reason), exc.message
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            # Hostile input that slipped past a parser: a failure of the bundle, never a crash.
-            c.status, c.reason, c.detail = Status.FAIL, str(Reason.MALFORMED), repr(exc)
+        # Anything else is a fault of the verifier, not of the bundle: it must never read as
+        # a verdict, so it propagates to verify_bundle, which answers ERROR.
         self.t.checks.append(c)
 
     def fail(self, name: str, reason: Reason, detail: str) -> None:
@@ -160,7 +159,12 @@ def verify_bundle(
     data: bytes, trust: Trust | None = None, anchor_lookup: AnchorLookup | None = None
 ) -> Transcript:
     with _gc_paused():
-        return _verify(data, trust, anchor_lookup)
+        try:
+            return _verify(data, trust, anchor_lookup)
+        except Exception as exc:  # a verifier bug: no verdict on the bundle (exit 5)
+            detail = f"internal error in the verifier: {type(exc).__name__}: {exc}"
+            check = Check("verifier.internal", Status.FAIL, str(Reason.INTERNAL_ERROR), detail)
+            return Transcript(Verdict.ERROR, [check])
 
 
 def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None) -> Transcript:
@@ -218,6 +222,8 @@ def _in_log(cp: checkpoint.Checkpoint | None, e: LoggedEntry, what: str) -> None
     try:
         merkle.verify_inclusion(merkle.hash_leaf(e.leaf), e.log_index, cp.size, e.proof, cp.root)
     except BadData as exc:
+        if exc.reason == Reason.TOO_LARGE:  # §3.1: a proof over its bound is TOO_LARGE
+            raise
         raise BadData(Reason.NOT_IN_LOG, f"{what} is not in the log: {exc.message}") from None
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import cbor2
 import pytest
 
-from notary_core import bundle, cbor, cose, grant, logleaf
+from notary_core import anchoring, bundle, cbor, cose, grant, logleaf
 from notary_core import records as r
 from notary_core.errors import Reason, Unreachable
 from notary_core.evidence import AnchorLookup, AnchorStatus, Status, Transcript, verify_bundle
@@ -712,6 +712,44 @@ def c_chain_node_unreachable(b: Built) -> Attempt:
 @case("FAIL", "ANCHOR_MISMATCH")
 def c_anchor_not_on_chain(b: Built) -> Attempt:
     return Attempt(b.good, _lookup(AnchorStatus(False, False, 0, False, "no such event")))
+
+
+def _on_chain(b: Built, view: anchoring.ChainView, proof: tuple[bytes, ...] | None) -> Attempt:
+    a = b.b.anchor
+    assert a is not None
+    return Attempt(b.good, _lookup(AnchorStatus(True, True, 12, True, "seen", a.block_time,
+                                                view, proof, "no --collector")))  # fmt: skip
+
+
+def _head(b: Built) -> anchoring.Head:
+    a = b.b.anchor
+    assert a is not None
+    return anchoring.Head(a.tree_size, a.root)
+
+
+@case("INCONCLUSIVE", "CONSISTENCY_UNPROVEN")
+def c_newer_head_without_a_consistency_proof(b: Built) -> Attempt:
+    newer = anchoring.Head(_head(b).size + 5, bytes(32))
+    return _on_chain(b, anchoring.ChainView(2, newer), None)
+
+
+@case("FAIL", "NOT_APPEND_ONLY")
+def c_newer_head_that_rewrote_the_log(b: Built) -> Attempt:
+    """The issue's rewrite: a newer anchored head whose tree does not extend the bundle's."""
+    newer = anchoring.Head(_head(b).size + 5, bytes([7]) * 32)
+    return _on_chain(b, anchoring.ChainView(2, newer), (bytes([1]) * 32, bytes([2]) * 32))
+
+
+@case("FAIL", "SPLIT_VIEW")
+def c_two_roots_anchored_for_the_size_on_a_v1_contract(b: Built) -> Attempt:
+    h = _head(b)
+    view = anchoring.ChainView(1, h, ((h.size, h.root, bytes([9]) * 32),))
+    return _on_chain(b, view, None)
+
+
+@case("FAIL", "UNKNOWN_CONTRACT")
+def c_anchored_by_no_vnotary_contract(b: Built) -> Attempt:
+    return _on_chain(b, anchoring.ChainView(99, _head(b)), None)
 
 
 @case("INCONCLUSIVE", "ANCHOR_MISMATCH")
