@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
@@ -25,6 +25,7 @@ from notary_core.bundle import BatchEvidence, EvidenceBundle, LoggedEntry, Signe
 from notary_core.errors import BadData, Reason, Unreachable
 from notary_core.header import NON_CAN_ITEM, BatchHeader, SignedHeader, item_key
 from notary_core.logleaf import (
+    DEVICE_ACTIONS,
     RULE_ACTIONS,
     AccessAction,
     AccessEvent,
@@ -120,7 +121,7 @@ def _device_link(device_id: str) -> LinkOf:
             e = RegistryEvent.from_leaf(leaf)
             return e, e.link if e.device_id == device_id else None
         a = AccessEvent.from_leaf(leaf)
-        ok = a.action == AccessAction.DEVICE_INSTALLED and a.subject == device_id
+        ok = a.action in DEVICE_ACTIONS and a.subject == device_id
         return a, a.device_link if ok else None
 
     return link
@@ -402,6 +403,25 @@ def _meets(r: Any, e: AccessEvent) -> bool:
     return bool(e.window_start_ns < r.window_end_ns and r.window_start_ns < e.window_end_ns)
 
 
+def _periods(
+    events: Sequence[AccessEvent], begin: AccessAction, end: AccessAction
+) -> list[AccessEvent]:
+    """Periods (installations or ownerships) as the chain leaves them: each `begin` entry,
+    ended early by the `end` entries of the same vehicle, subject and start (§7.1.1)."""
+    out = []
+    for e in events:
+        if e.action != begin:
+            continue
+        stop = e.window_end_ns
+        for x in events:
+            same = (x.vehicle_id, x.subject, x.window_start_ns) == (
+                e.vehicle_id, e.subject, e.window_start_ns)  # fmt: skip
+            if x.action == end and same:
+                stop = min(stop, x.window_end_ns)
+        out.append(replace(e, window_end_ns=stop))
+    return out
+
+
 def _binding_and_grants(
     run: v1._Run, b: EvidenceBundle, device_chain: list[tuple[int, Parsed]] | None,
     rule_chain: list[tuple[int, Parsed]] | None,
@@ -413,18 +433,20 @@ def _binding_and_grants(
         if rule_chain is None or device_chain is None:
             raise Unreachable("the rule or device chain is not proven: no installation or "
                               "ownership to rely on")  # fmt: skip
-        installs = [e for e in rules if e.action == AccessAction.DEVICE_INSTALLED
-                    and e.subject == r.device_id and _within(r, e)]  # fmt: skip
+        fitted, removed = AccessAction.DEVICE_INSTALLED, AccessAction.DEVICE_REMOVED
+        installs = [e for e in _periods(rules, fitted, removed)
+                    if e.subject == r.device_id and _within(r, e)]  # fmt: skip
         if not installs:
             raise BadData(Reason.WRONG_VEHICLE, f"device {r.device_id} not in {r.vehicle_id} then")
-        elsewhere = [e for _, e in device_chain if isinstance(e, AccessEvent)
-                     and e.vehicle_id != r.vehicle_id and _meets(r, e)]  # fmt: skip
+        device_events = [e for _, e in device_chain if isinstance(e, AccessEvent)]
+        elsewhere = [e for e in _periods(device_events, fitted, removed)
+                     if e.vehicle_id != r.vehicle_id and _meets(r, e)]  # fmt: skip
         if elsewhere:
             raise BadData(Reason.WRONG_VEHICLE,
                           f"device {r.device_id} was also installed in {elsewhere[0].vehicle_id} "
                           "during the window")  # fmt: skip
-        owners = {e.subject for e in rules if e.action == AccessAction.OWNER_BOUND
-                  and _within(r, e)}  # fmt: skip
+        bound = _periods(rules, AccessAction.OWNER_BOUND, AccessAction.OWNER_ENDED)
+        owners = {e.subject for e in bound if _within(r, e)}
         if len(owners) != 1:
             raise BadData(
                 Reason.NOT_OWNER, "no single owner bound to the vehicle for the whole window"

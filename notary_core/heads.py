@@ -16,8 +16,8 @@ from typing import Any
 from notary_core import cbor, limits, smt
 from notary_core.errors import BadData, Reason
 from notary_core.logleaf import (
+    DEVICE_ACTIONS,
     RULE_ACTIONS,
-    AccessAction,
     AccessEvent,
     BatchLeaf,
     IndexLeaf,
@@ -158,15 +158,17 @@ class Index:
             self._set_device(parsed.device_id, replace(d, chain=d.chain.append(index, leaf)))
         elif isinstance(parsed, AccessEvent) and parsed.vehicle_link is not None:
             self._apply_access(index, leaf, parsed)
-        elif isinstance(parsed, IndexLeaf) and (parsed.covered, parsed.root) != (
-            index,
-            self.root(),
-        ):
-            raise BadData(
-                Reason.INDEX_MISMATCH,
-                f"the index leaf at {index} states ({parsed.covered}, {parsed.root.hex()}), the "
-                f"leaves give ({index}, {self.root().hex()})",
-            )
+        elif isinstance(parsed, IndexLeaf):
+            root = self.root()
+            if (parsed.covered, parsed.root) != (index, root):
+                raise BadData(
+                    Reason.INDEX_MISMATCH,
+                    f"the index leaf at {index} states ({parsed.covered}, {parsed.root.hex()}), "
+                    f"the leaves give ({index}, {root.hex()})",
+                )
+            self.snapshots[index] = self.tree.snapshot()
+            while len(self.snapshots) > self.keep:
+                del self.snapshots[min(self.snapshots)]
         self.size += 1
 
     def _apply_access(self, index: int, leaf: bytes, e: AccessEvent) -> None:
@@ -176,7 +178,7 @@ class Index:
         if e.action in RULE_ACTIONS:
             _fit(e.rule_link, rules, "rule", index)
             rules = rules.append(index, leaf)
-        if e.action == AccessAction.DEVICE_INSTALLED:
+        if e.action in DEVICE_ACTIONS:
             d = self.device(e.subject)
             _fit(e.device_link, d.chain, "device", index)
             self._set_device(e.subject, replace(d, chain=d.chain.append(index, leaf)))
@@ -193,7 +195,7 @@ class Index:
         if isinstance(e, RegistryEvent):
             return replace(e, link=self.device(e.device_id).chain.link())
         v = self.vehicle(e.vehicle_id)
-        install = e.action == AccessAction.DEVICE_INSTALLED
+        install = e.action in DEVICE_ACTIONS
         return replace(
             e,
             vehicle_link=v.entries.link(),

@@ -56,13 +56,22 @@ class AccessAction(IntEnum):
     DENY = 7  # the owner denied a request
     DEVICE_INSTALLED = 8  # a device recorded this vehicle for a period (subject: device id)
     REFUSED = 9  # (v2) a party's request was refused (subject: grant id or "-")
+    OWNER_ENDED = 10  # (v2) an ownership ends (subject: owner; window: the period as it ends)
+    DEVICE_REMOVED = 11  # (v2) an installation ends (subject: device; window: as it ends)
 
 
 RULE_ACTIONS = frozenset(
     {AccessAction.OWNER_BOUND, AccessAction.GRANT, AccessAction.REVOKE,
-     AccessAction.DEVICE_INSTALLED}
+     AccessAction.DEVICE_INSTALLED, AccessAction.OWNER_ENDED, AccessAction.DEVICE_REMOVED}
 )  # fmt: skip
 """The actions on a vehicle's rule chain: what decides who may see which data (§7.1.1)."""
+
+DEVICE_ACTIONS = frozenset({AccessAction.DEVICE_INSTALLED, AccessAction.DEVICE_REMOVED})
+"""The access actions also on the device chain of their subject (§7.1.1)."""
+
+V2_ACTIONS = frozenset(
+    {AccessAction.REFUSED, AccessAction.OWNER_ENDED, AccessAction.DEVICE_REMOVED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +276,7 @@ class AccessEvent:
 
     def _check_links(self) -> None:
         rule = self.action in RULE_ACTIONS
-        install = self.action == AccessAction.DEVICE_INSTALLED
+        install = self.action in DEVICE_ACTIONS
         if (self.rule_link is not None) != rule or (self.device_link is not None) != install:
             raise BadData(
                 Reason.MALFORMED,
@@ -297,8 +306,8 @@ class AccessEvent:
             if event.vehicle_link is None:
                 raise BadData(Reason.MALFORMED, "a version-2 access event has a vehicle link")
             event._check_links()
-        elif event.action == AccessAction.REFUSED:
-            raise BadData(Reason.UNKNOWN_KIND, "REFUSED is a version-2 action")
+        elif event.action in V2_ACTIONS:
+            raise BadData(Reason.UNKNOWN_KIND, f"{event.action.name} is a version-2 action")
         return event
 
 

@@ -233,6 +233,14 @@ def register_access(sub: Any) -> None:
         p.add_argument("--start", help="ISO 8601 UTC (default: the epoch)")
         p.add_argument("--end", help="ISO 8601 UTC (default: open)")
         p.set_defaults(handler=_registry, op=name)
+    for name, what in (("owner-end", "end an owner's period (a sale): OWNER_ENDED"),
+                       ("uninstall", "end a device's installation: DEVICE_REMOVED")):  # fmt: skip
+        p = sub.add_parser(name, help=what)
+        p.add_argument("--config", required=True, type=Path)
+        p.add_argument("vehicle_id")
+        p.add_argument("who", help="owner thumbprint or device id (put `--` before a leading '-')")
+        p.add_argument("--at", required=True, help="ISO 8601 UTC: when the period ends")
+        p.set_defaults(handler=_registry, op=name)
 
 
 def _trust(args: argparse.Namespace) -> int:
@@ -274,6 +282,12 @@ def _registry(args: argparse.Namespace) -> int:
                 tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(raw))
                 await access_flows.add_party(atx, Party(tp, args.role, args.name, raw), now)
                 return f"{args.role} {tp}"
+            if args.op in ("owner-end", "uninstall"):
+                table = "ownerships" if args.op == "owner-end" else "installs"
+                at = _ns(args.at, 0) or 0
+                index = await access_flows.end_period(atx, table, "operator-cli", args.vehicle_id,
+                                                      args.who, at, now)  # fmt: skip
+                return f"{args.op} {args.who} in {args.vehicle_id}: log#{index}"
             start, end = _ns(args.start, 0) or 0, _ns(args.end, OPEN_END) or OPEN_END
             flow = access_flows.bind_owner if args.op == "owner" else access_flows.install
             index = await flow(atx, "operator-cli", args.vehicle_id, args.who, start, end, now)

@@ -64,7 +64,7 @@ async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int
     size, note, ref = await _anchored(atx, max(needed), issuer.retry_after_s)
     covered = size - 1
     rows = [b for b in rows if b.log_index < covered]
-    keeper = await atx.store.index_at(size)
+    keeper = await atx.store.index_at(atx.tx, size)
     dev_value, dev_sib = keeper.prove(covered, heads.device_key(device))
     veh_value, veh_sib = keeper.prove(covered, heads.vehicle_key(ask.vehicle_id))
     dev_head = heads.DeviceHead.parse(dev_value).chain

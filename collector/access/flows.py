@@ -79,6 +79,23 @@ async def bind_owner(
     return index
 
 
+async def end_period(
+    atx: AccessTx, table: str, actor: str, vehicle_id: str, who: str, end: int, now: int
+) -> int:
+    """End a running ownership or installation at `end` (a sale, a device moved): logged
+    as OWNER_ENDED or DEVICE_REMOVED with the period as it now stands (§7.1.1)."""
+    await _vehicle(atx, vehicle_id)
+    running = [p for p in await atx.periods(table, vehicle_id)
+               if p.who == who and p.start_ns < end < p.end_ns]  # fmt: skip
+    if not running:
+        raise NotFound(AccessReason.NOT_FOUND, f"no period of {who} in {vehicle_id} runs then")
+    p = running[0]
+    action = AccessAction.OWNER_ENDED if table == "ownerships" else AccessAction.DEVICE_REMOVED
+    index = await atx.log(AccessEvent(action, vehicle_id, actor, who, p.start_ns, end, now))
+    await atx.end_period(table, p, end)
+    return index
+
+
 async def ask(
     atx: AccessTx, party: Party, vehicle_id: str, body: dict[str, Any], now: int
 ) -> AccessRequest:

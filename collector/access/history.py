@@ -62,7 +62,7 @@ async def page(
     cp = await atx.tx.one("SELECT note FROM checkpoints WHERE size = ?", (size,))
     if cp is None:
         raise NotFound(AccessReason.NOT_FOUND, f"no checkpoint of size {size}")
-    keeper = await atx.store.index_at(size)
+    keeper = await atx.store.index_at(atx.tx, size)
     value, siblings = keeper.prove(size - 1, heads.vehicle_key(vehicle_id))
     head = heads.VehicleHead.parse(value).entries
     index = head.last_index if start is None else start

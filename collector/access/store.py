@@ -152,6 +152,14 @@ class AccessTx:
         )
         return [Period(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
+    async def end_period(self, table: str, p: Period, end_ns: int) -> None:
+        who = {"installs": "device_id", "ownerships": "owner"}[table]
+        await self.tx.exec(
+            f"UPDATE {table} SET end_ns = ? WHERE vehicle_id = ? AND {who} = ? "  # noqa: S608
+            "AND start_ns = ?",
+            (end_ns, p.vehicle_id, p.who, p.start_ns),
+        )
+
     async def add_period(self, table: str, p: Period) -> None:
         who = {"installs": "device_id", "ownerships": "owner"}[table]
         await self.tx.exec(

@@ -22,6 +22,7 @@ from collector.api.models import (
     AccessRequestIn,
     DenyIn,
     DeviceKeyIn,
+    EndIn,
     EvidenceIn,
     GrantIn,
     InstallIn,  # fmt: skip
@@ -103,6 +104,28 @@ def access_router() -> APIRouter:
         async with a.tx() as atx:
             index = await flows.bind_owner(atx, c.thumbprint, vehicle_id, body.owner, start, end,
                                            time.time_ns())  # fmt: skip
+        return {"log_index": index}
+
+    @api.post("/vehicles/{vehicle_id}/owners/{owner}/end", tags=["registry"])
+    async def end_owner(
+        vehicle_id: str, owner: str, body: EndIn, c: CallerDep, a: AccessDep
+    ) -> Any:
+        """A sale: the owner's period ends (OWNER_ENDED), so a new owner can be bound."""
+        need(c, "operator")
+        async with a.tx() as atx:
+            index = await flows.end_period(atx, "ownerships", c.thumbprint, vehicle_id, owner,
+                                           body.end_ns, time.time_ns())  # fmt: skip
+        return {"log_index": index}
+
+    @api.post("/vehicles/{vehicle_id}/devices/{device_id}/end", tags=["registry"])
+    async def end_install(
+        vehicle_id: str, device_id: str, body: EndIn, c: CallerDep, a: AccessDep
+    ) -> Any:
+        """The device leaves the vehicle (DEVICE_REMOVED): it may then be installed elsewhere."""
+        need(c, "operator")
+        async with a.tx() as atx:
+            index = await flows.end_period(atx, "installs", c.thumbprint, vehicle_id, device_id,
+                                           body.end_ns, time.time_ns())  # fmt: skip
         return {"log_index": index}
 
     @api.post("/vehicles/{vehicle_id}/requests", status_code=201, tags=["grants"])

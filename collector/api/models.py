@@ -42,6 +42,10 @@ class OwnerIn(_In):
     end_ns: Ns | None = None
 
 
+class EndIn(_In):
+    end_ns: Ns
+
+
 class PartyIn(_In):
     role: Literal["owner", "insurer", "adjuster", "court", "expert"]
     name: Text

@@ -269,16 +269,14 @@ class Store(abc.ABC):
             index = await self.keeper.catch_up(tx, size)
             leaf = index.index_leaf()
             await self._append(tx, [leaf], now_ns)
-        self._committed()
-        self.keeper.index.apply(size, leaf)
+        self._committed()  # the keeper reads the index leaf back like any other leaf
         return size + 1
 
-    async def index_at(self, size: int) -> heads_store.IndexKeeper:
-        """The keeper, caught up to at least `size`, whose snapshot at `size - 1` proves
-        the heads of the checkpoint of that size."""
-        async with self.transaction() as tx:
-            await self.keeper.catch_up(tx, size)
-            leaf = await tx.one("SELECT leaf FROM tlog_leaves WHERE idx = ?", (size - 1,))
+    async def index_at(self, tx: Tx, size: int) -> heads_store.IndexKeeper:
+        """The keeper, caught up to at least `size` inside the caller's `tx`, whose snapshot
+        at `size - 1` proves the heads of the checkpoint of that size."""
+        await self.keeper.catch_up(tx, size)
+        leaf = await tx.one("SELECT leaf FROM tlog_leaves WHERE idx = ?", (size - 1,))
         if leaf is None:
             raise BadData(Reason.BAD_TREE_SIZE, f"no log entry {size - 1}")
         IndexLeaf.from_leaf(bytes(leaf[0]))  # the checkpoint's last leaf must be its index

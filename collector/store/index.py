@@ -11,12 +11,13 @@ snapshot of each index leaf, so a bundle proves heads at the checkpoint it names
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from notary_core import heads, smt
 from notary_core.errors import BadData, Reason
-from notary_core.logleaf import RULE_ACTIONS, AccessAction, AccessEvent, Link, RegistryEvent
+from notary_core.logleaf import DEVICE_ACTIONS, RULE_ACTIONS, AccessEvent, Link, RegistryEvent
 
 if TYPE_CHECKING:
     from collector.store.base import Tx
@@ -32,7 +33,7 @@ def chain_names(e: Event) -> dict[str, str]:
     out = {"vehicle_link": f"v:{e.vehicle_id}"}
     if e.action in RULE_ACTIONS:
         out["rule_link"] = f"r:{e.vehicle_id}"
-    if e.action == AccessAction.DEVICE_INSTALLED:
+    if e.action in DEVICE_ACTIONS:
         out["device_link"] = f"d:{e.subject}"
     return out
 
@@ -63,10 +64,15 @@ class IndexKeeper:
 
     def __init__(self) -> None:
         self.index = heads.Index()
+        self._lock = asyncio.Lock()  # API requests and the checkpointer share one keeper
 
     async def catch_up(self, tx: Tx, size: int) -> heads.Index:
-        """Apply the log's leaves [index.size, size). A leaf that does not fit (a link
-        rewritten behind our back) raises INDEX_MISMATCH and nothing is signed over it."""
+        """Apply the log's committed leaves [index.size, size). A leaf that does not fit (a
+        link rewritten behind our back) raises INDEX_MISMATCH and nothing is signed over it."""
+        async with self._lock:
+            return await self._catch_up(tx, size)
+
+    async def _catch_up(self, tx: Tx, size: int) -> heads.Index:
         while self.index.size < size:
             start = self.index.size
             rows = await tx.all(

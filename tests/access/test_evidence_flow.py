@@ -10,9 +10,9 @@ import pytest
 from notary_core import merkle
 from notary_core.bundle import BUNDLE_CONTENT_TYPE, parse_bundle
 from notary_core.checkpoint import Checkpoint
-from notary_core.evidence import Verdict, verify_bundle
+from notary_core.evidence import Trust, Verdict, verify_bundle
 from notary_core.records import CanFrame, decode
-from tests.access.world import VEHICLE, World, tp, world
+from tests.access.world import SEC, VEHICLE, World, tp, world
 from verifier.cli import load_trust
 from verifier.cli import main as verify_main
 
@@ -63,7 +63,7 @@ async def test_bundle_from_the_endpoint_verifies_ok(
         # the EXPORT is in the owner's access log, with a proof at the latest checkpoint
         log = await w.ok("owner", "GET", f"/v1/vehicles/{VEHICLE}/access-log")
         actions = [e["action"] for e in log["entries"]]
-        assert actions[-3:] == ["REQUEST", "GRANT", "EXPORT"]
+        assert actions[:3] == ["EXPORT", "GRANT", "REQUEST"]  # newest first
         cp = Checkpoint.parse_body(log["checkpoint"].encode()[: log["checkpoint"].find("\n\n") + 1])
         for e in log["entries"]:
             merkle.verify_inclusion(
@@ -120,3 +120,46 @@ async def test_owner_grants_only_their_ownership(tmp_path: Path, shared_data: Pa
         r = await w.call("owner", "POST", "/v1/grants", {"token": w.token("other_owner", g)})
         assert (r.status_code, r.json()["reason"]) == (403, "KEY_MISMATCH")
         assert tp(w.keys["owner"]) != tp(w.keys["other_owner"])
+
+
+async def test_a_sale_ends_one_ownership_and_the_new_owner_grants_only_after_it(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """A change of owner (OWNER_ENDED, protocol §7.1.1): each owner grants their own period,
+    each bundle verifies with its owner proven from the rule chain, and neither can grant
+    the other's data."""
+    async with world(tmp_path, shared_data) as w:
+        sale = w.batches[2][0]
+        old, new = tp(w.keys["owner"]), tp(w.keys["other_owner"])
+        await w.ok("operator", "POST", f"/v1/vehicles/{VEHICLE}/owners/{old}/end", {"end_ns": sale})
+        await w.ok("operator", "POST", f"/v1/vehicles/{VEHICLE}/owners",
+                   {"owner": new, "start_ns": sale})  # fmt: skip
+        before = w.grant("owner", "insurer", window_end_ns=sale)
+        after = w.grant("other_owner", "insurer", window_start_ns=sale)
+        wrong = w.grant("other_owner", "court", window_end_ns=sale)
+        r = await w.call(
+            "other_owner", "POST", "/v1/grants", {"token": w.token("other_owner", wrong)}
+        )
+        assert (r.status_code, r.json()["reason"]) == (403, "NOT_OWNER")
+        await w.ok("owner", "POST", "/v1/grants", {"token": w.token("owner", before)})
+        await w.ok("other_owner", "POST", "/v1/grants", {"token": w.token("other_owner", after)})
+        await w.anchor()
+        trust = load_trust_doc(await w.ok("insurer", "GET", "/v1/trust"), tmp_path)
+        for g, owner in ((before, old), (after, new)):
+            body = w.evidence_body(window_start_ns=g.window_start_ns + SEC // 4,
+                                   window_end_ns=min(g.window_end_ns, w.batches[-1][1]) - SEC // 4,
+                                   grant=g.jti)  # fmt: skip
+            r = await w.call("insurer", "POST", "/v1/evidence", body)
+            assert r.status_code == 200, r.text
+            t = verify_bundle(r.content, trust)
+            assert t.verdict is Verdict.OK, t.to_dict()
+            binding = next(c for c in t.checks if c.name == "vehicle.binding")
+            assert binding.detail.endswith(f"owner {owner}")
+        r = await w.call("owner", "POST", f"/v1/vehicles/{VEHICLE}/owners/{old}/end",
+                         {"end_ns": sale + SEC})  # fmt: skip
+        assert r.status_code in (401, 403)  # only the operator ends an ownership
+
+
+def load_trust_doc(doc: dict[str, object], tmp: Path) -> Trust:
+    (tmp / "trust.json").write_text(json.dumps(doc))
+    return load_trust(tmp / "trust.json")
