@@ -20,6 +20,7 @@ PARTS = {
     "edge": "vnotary_cli.edge",
     "bridge": "vnotary_cli.bridge",
     "collector": "vnotary_cli.collector",
+    "witness": "vnotary_cli.witness",
     "verify": "vnotary_cli.verify",
     "report": "vnotary_cli.report",
     "demo": "vnotary_cli.demo.run",
