@@ -70,7 +70,7 @@ class Anchorer:
         self.use_finalized = use_finalized
 
     async def enqueue_latest(self, now_ns: int) -> AnchorRow | None:
-        cp = await self.store.latest_checkpoint()
+        cp = await self.store.latest_published_checkpoint()  # its witness quorum, if any
         rows = await self.store.anchors()
         if cp is None or (rows and rows[-1].size >= cp.size):
             return None

@@ -22,7 +22,6 @@ from collector.api.app import create_app
 from collector.api.signatures import sign_request
 from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchor, Anchorer, Head, Mined
-from collector.log.checkpoints import checkpoint_now
 from collector.settings import AccessSettings, Settings, write_key
 from collector.store.base import Store
 from notary_core import grant
@@ -102,8 +101,7 @@ class World:
 
     async def anchor(self) -> None:
         """Checkpoint the log and anchor it: sent, mined and final (1 confirmation)."""
-        await checkpoint_now(self.store, self.settings.note_signer(), self.settings.origin,
-                             time.time_ns())  # fmt: skip
+        await self.app.state.checkpoint_signer.sign_if_grown(time.time_ns())
         anchorer = Anchorer(self.store, self.chain, confirmations=1)
         await anchorer.tick(time.time_ns())
         await anchorer.tick(time.time_ns())
