@@ -22,7 +22,6 @@ from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchorer, AnchorUnavailable
 from collector.log.anchor_evm import EvmAnchor
 from collector.log.checkpoints import CheckpointSigner, SignerRefused
-from collector.log.witness_http import HttpWitness
 from collector.log.witnesses import Witnessing
 from collector.settings import Settings
 from collector.store.base import Store
@@ -48,17 +47,16 @@ class Collector:
         async with contextlib.AsyncExitStack() as stack:
             store = await open_store(settings.store)
             stack.push_async_callback(store.close)
+            clients = settings.witness_clients()
+            for client in clients:
+                stack.push_async_callback(client.close)
             c = cls(settings, store, Ingestor(store, settings.receipt_signer()),
-                    settings.checkpoint_signer(store))  # fmt: skip
+                    settings.checkpoint_signer(store, clients))  # fmt: skip
             state = c.signer.state.load() if c.signer.state is not None else None
             if state is not None and state.halt is not None:
                 raise SignerRefused(Reason.REWRITE, f"the signer is halted: {state.halt.message}")
-            if settings.witness:
-                clients = [HttpWitness(w.url, w.verifier, settings.witness_timeout_s)
-                           for w in settings.witness]  # fmt: skip
-                for client in clients:
-                    stack.push_async_callback(client.close)
-                c.witnessing = Witnessing(store, list(clients), settings.witness_quorum)
+            if clients:
+                c.witnessing = Witnessing(store, clients, settings.witness_quorum)
             if settings.anchor is not None:
                 a = settings.anchor
                 # start_block: the contract's deployment block, once AnchorSettings has it.

@@ -39,6 +39,8 @@ from collector import limits
 from collector.ingest.mqtt import MqttSettings
 from collector.log.checkpoints import CheckpointSigner, WitnessPolicy
 from collector.log.signer_state import StateFile
+from collector.log.witness_http import HttpWitness
+from collector.log.witnesses import WitnessClient, witness_sizes
 from collector.store.base import Store
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
@@ -150,11 +152,24 @@ class Settings:
     def witness_verifiers(self) -> tuple[WitnessVerifier, ...]:
         return tuple(w.verifier for w in self.witness)
 
-    def checkpoint_signer(self, store: Store) -> CheckpointSigner:
-        """The guarded signer of this collector's checkpoints (collector/log/checkpoints.py)."""
+    def witness_clients(self) -> list[WitnessClient]:
+        """HTTP clients of the configured witnesses (close them when done)."""
+        return [HttpWitness(w.url, w.verifier, self.witness_timeout_s) for w in self.witness]
+
+    def checkpoint_signer(
+        self, store: Store, witnesses: list[WitnessClient] | None = None
+    ) -> CheckpointSigner:
+        """The guarded signer of this collector's checkpoints (collector/log/checkpoints.py);
+        with witness clients, it first asks them what they cosigned (its probe)."""
         policy = WitnessPolicy(self.witness_verifiers(), self.witness_quorum)
         state = StateFile(self.signer_state_path())
-        return CheckpointSigner(store, self.note_signer(), self.origin, state, policy)
+        clients = witnesses or []
+
+        async def probe(empty_note: bytes) -> dict[str, int]:
+            return await witness_sizes(clients, empty_note)
+
+        return CheckpointSigner(store, self.note_signer(), self.origin, state, policy,
+                                probe if clients else None)  # fmt: skip
 
 
 def _paths(table: dict[str, Any], rel: Any) -> dict[str, Any]:

@@ -82,10 +82,15 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.issuer = Issuer(signer, settings.origin, note_signer.verifier.vkey,
                                   SignalDecoder(dbc) if dbc else None,
                                   settings.access.retry_after_s)  # fmt: skip
-        async with await open_store(settings.store) as store:
-            app.state.store = store
-            app.state.checkpoint_signer = settings.checkpoint_signer(store)
-            yield
+        clients = settings.witness_clients()
+        try:
+            async with await open_store(settings.store) as store:
+                app.state.store = store
+                app.state.checkpoint_signer = settings.checkpoint_signer(store, clients)
+                yield
+        finally:
+            for client in clients:
+                await client.close()
 
     app = FastAPI(title="vnotary collector", version="1", lifespan=lifespan)
     app.add_middleware(_BodyLimit)

@@ -9,7 +9,11 @@ extends every head this signer is bound to:
 - the store's latest checkpoint that verifies under the log key (signed by another machine
   of a PostgreSQL deployment, or before this machine had a state file);
 - the store's latest published checkpoint whose witness quorum verifies under the pinned
-  witness keys: what a new leader on another machine knows even if it never signed.
+  witness keys: what a new leader on another machine knows even if it never signed;
+- what the witnesses themselves last cosigned (asked once per process, `probe`): each
+  such size must be a checkpoint the store holds under the log key, so a store restored
+  wholesale from an older copy, checkpoints and all, is refused on a machine that never
+  signed (a witness's state is the one memory the database's owner cannot roll back).
 
 On a mismatch it signs nothing, logs CRITICAL with both roots, writes the halt into its
 state (a restart keeps refusing) and raises an alarm row (`/readyz` reports it). The state
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from collector.log.signer_state import Halt, SignerState, StateFile
@@ -45,6 +50,11 @@ class WitnessPolicy:
     quorum: int = 0
 
 
+Probe = Callable[[bytes], Awaitable[dict[str, int]]]
+"""Given a signed checkpoint of the empty tree, the size each reachable witness last
+cosigned for this log (collector/log/witnesses.py `witness_sizes`)."""
+
+
 def _b64(root: bytes | None) -> str:
     return "-" if root is None else base64.b64encode(root).decode()
 
@@ -52,10 +62,11 @@ def _b64(root: bytes | None) -> str:
 class CheckpointSigner:
     def __init__(
         self, store: Store, signer: NoteSigner, origin: str, state: StateFile | None,
-        witnesses: WitnessPolicy = WitnessPolicy(),
+        witnesses: WitnessPolicy = WitnessPolicy(), probe: Probe | None = None,
     ) -> None:  # fmt: skip
         self.store, self.signer, self.origin = store, signer, origin
-        self.state, self.witnesses = state, witnesses
+        self.state, self.witnesses, self.probe = state, witnesses, probe
+        self._probed: dict[str, int] | None = None
         self._verifier = signer.verifier
         self._ignored: set[tuple[str, int]] = set()  # warned once each
 
@@ -119,6 +130,30 @@ class CheckpointSigner:
                     self._ignored.add((what, row.size))
                     log.warning("ignoring %s at size %d: %s", what, row.size, exc)
                 continue
+            out.append((what, cp.size, cp.root))
+        return out + await self._witnessed_heads()
+
+    async def _witnessed_heads(self) -> list[tuple[str, int, bytes]]:
+        if self.probe is None:
+            return []
+        if self._probed is None:
+            empty = Checkpoint(self.origin, 0, merkle.EMPTY_ROOT)
+            self._probed = await self.probe(sign_checkpoint(empty, [self.signer]))
+        out: list[tuple[str, int, bytes]] = []
+        for name, size in sorted(self._probed.items()):
+            if size == 0:
+                continue
+            what = f"the checkpoint witness {name} cosigned"
+            row = await self.store.checkpoint_at(size)
+            try:
+                if row is None:
+                    raise BadData(Reason.NOT_IN_LOG, "the store holds no checkpoint of that size")
+                cp = open_checkpoint(row.note, [self._verifier], origin=self.origin)
+            except BadData as exc:
+                raise SignerRefused(
+                    Reason.REWRITE, f"{what} is at size {size}, but {exc.message}: the store "
+                    "was rolled back or rewritten",
+                ) from None  # fmt: skip
             out.append((what, cp.size, cp.root))
         return out
 

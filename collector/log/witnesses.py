@@ -69,6 +69,33 @@ class WitnessClient(abc.ABC):
         return None
 
 
+async def witness_sizes(clients: list[WitnessClient], empty_note: bytes) -> dict[str, int]:
+    """The size each reachable witness last cosigned for our log (tlog-witness: "a client
+    [...] MAY initially make a request with an old size of zero to obtain it"). The request
+    carries our checkpoint of the empty tree, which every history extends: a witness that
+    never saw the log cosigns it and stays at 0; one that did answers 409 with its size."""
+    body = AddCheckpoint(0, (), empty_note).encode()
+
+    async def one(c: WitnessClient) -> tuple[str, int | None]:
+        try:
+            reply = await c.add_checkpoint(body)
+        except WitnessUnavailable as exc:
+            log.warning("witness %s unavailable for the size probe: %s", c.name, exc.message)
+            return c.name, None
+        if reply.status == 200:
+            return c.name, 0
+        if reply.status == 409 and reply.content_type.startswith(SIZE_CONTENT_TYPE):
+            try:
+                return c.name, parse_size(reply.body)
+            except BadData:
+                pass
+        log.warning("witness %s answered the size probe with %d", c.name, reply.status)
+        return c.name, None
+
+    answers = await asyncio.gather(*(one(c) for c in clients))
+    return {name: size for name, size in answers if size is not None}
+
+
 class Witnessing:
     def __init__(self, store: Store, clients: list[WitnessClient], quorum: int) -> None:
         self.store, self.clients, self.quorum = store, clients, quorum
