@@ -2,9 +2,10 @@
 
 `verify_bundle(data, trust, anchor_lookup=None)` runs every check, never stops at the
 first failure, and returns a transcript: each check with its status, reason code and
-detail, and a verdict. OK: every check passed and the bundle is tied to a collector or a
-chain the verifier trusts. FAIL: some check failed. INCONCLUSIVE: nothing failed, but
-something could not be decided (no trust root, no anchor, chain not reachable).
+detail, and a verdict. OK: every check passed and the bundle's checkpoint is cosigned by a
+quorum of witnesses the verifier pinned or was checked on chain. FAIL: some check failed.
+INCONCLUSIVE: nothing failed, but something could not be decided (no witness quorum and no
+chain check, anchor not final, node unreachable).
 Pure: the chain lookup, if any, is passed in.
 """
 
@@ -19,7 +20,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from notary_core import checkpoint, cose, limits, logleaf, merkle
+from notary_core import checkpoint, cose, limits, logleaf, merkle, witness
 from notary_core import grant as grants_mod
 from notary_core import records as rec
 from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bundle
@@ -60,6 +61,8 @@ class Trust:
     log_vkeys: frozenset[str] = frozenset()
     collector_keys: frozenset[bytes] = frozenset()  # SPKI DER
     anchor_contracts: frozenset[tuple[int, bytes]] = frozenset()  # (chain id, address)
+    witness_vkeys: frozenset[str] = frozenset()  # tlog-cosignature verifier keys (§7.2)
+    witness_quorum: int = 0  # how many distinct pinned witnesses must have cosigned
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Transcript:
 class _Run:
     def __init__(self) -> None:
         self.t = Transcript()
+        self.witnesses: list[str] = []  # who cosigned the checkpoint, if a quorum was pinned
 
     @contextmanager
     def check(self, name: str) -> Iterator[Check]:
@@ -168,6 +172,7 @@ def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None
     headers = _batches(run, b, cp, device_key, key_events)
     _vehicle_and_grants(run, b, cp)
     _summarise(run.t, b, headers, cp)
+    run.t.summary["witnesses"] = run.witnesses
     statuses = {c.status for c in run.t.checks}
     if Status.FAIL in statuses:
         run.t.verdict = Verdict.FAIL
@@ -201,6 +206,7 @@ def _in_log(cp: checkpoint.Checkpoint | None, e: LoggedEntry, what: str) -> None
 
 def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLookup | None) -> None:
     pinned = trust is not None and (trust.log_vkeys or trust.collector_keys)
+    witnessed = _witnesses(run, b, trust)
     if trust is not None and pinned:
         with run.check("trust.collector") as c:
             if trust.log_vkeys and b.log_vkey not in trust.log_vkeys:
@@ -235,12 +241,33 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                 if not status.final:
                     raise Unreachable(f"only {status.confirmations} confirmations, not final")
                 c.detail = f"{status.confirmations} confirmations, final; {status.detail}"
-    if not pinned and lookup is None:
+    if not witnessed and lookup is None:  # §12.1: a witness quorum or the chain, or nothing
         run.undecided(
             "trust.root",
             Reason.UNTRUSTED,
-            "consistent, but tied to no key you pinned (--trust) and not checked on chain (--rpc)",
+            "consistent, but its checkpoint has no quorum of witnesses you pinned (--trust) "
+            "and was not checked on chain (--rpc): it could be one of two histories",
         )
+
+
+def _witnesses(run: _Run, b: EvidenceBundle, trust: Trust | None) -> bool:
+    """witnesses.quorum (§7.2): k distinct pinned witnesses cosigned the bundle's checkpoint;
+    names them. A forged cosignature by a pinned key fails; too few is undecided."""
+    if trust is None or not trust.witness_vkeys:
+        return False
+    try:
+        pinned = [witness.WitnessVerifier.from_vkey(v) for v in sorted(trust.witness_vkeys)]
+        got = witness.require_quorum(b.checkpoint, pinned, max(trust.witness_quorum, 1))
+    except BadData as exc:
+        mark = run.undecided if exc.reason is Reason.QUORUM_NOT_MET else run.fail
+        mark("witnesses.quorum", exc.reason, exc.message)
+        return False
+    names = [f"{c.name} at {c.timestamp}" for c in got]
+    run.t.checks.append(Check("witnesses.quorum", Status.PASS, "", f"{len(got)} pinned "
+                              f"witnesses cosigned (quorum {trust.witness_quorum}): "
+                              + ", ".join(names)))  # fmt: skip
+    run.witnesses = [c.name for c in got]
+    return True
 
 
 def _device(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -28,9 +29,11 @@ def test_valid_bundle_is_ok_with_pinned_trust(world: World) -> None:
     t = verify_bundle(data, world.trust())
     assert t.verdict is Verdict.OK, t.to_dict()
     assert t.summary["disclosed_records"] > 0
+    assert t.summary["witnesses"] == ["witness.example/w1", "witness.example/w2"]
     assert {c.name for c in t.checks} >= {
         "bundle.signature",
         "checkpoint.signature",
+        "witnesses.quorum",
         "anchor.matches_checkpoint",
         "device.enrolment",
         "batches.signatures",
@@ -56,6 +59,47 @@ def test_without_trust_root_the_verdict_is_inconclusive(world: World) -> None:
     assert t.verdict is Verdict.INCONCLUSIVE
     assert "UNTRUSTED" not in t.reasons  # undecided, not failed
     assert any(c.status is Status.UNDECIDED for c in t.checks)
+
+
+def test_pinned_keys_without_a_witness_quorum_or_a_chain_are_inconclusive(world: World) -> None:
+    """§12.1: the log and collector keys alone do not rule out a second history."""
+    t = verify_bundle(build(world), world.trust(witnesses=False))
+    assert t.verdict is Verdict.INCONCLUSIVE and t.reasons == []
+    (root,) = [c for c in t.checks if c.name == "trust.root"]
+    assert root.status is Status.UNDECIDED and root.reason == "UNTRUSTED"
+
+
+def test_the_witness_quorum_is_counted_over_distinct_pinned_witnesses(world: World) -> None:
+    def quorum(t: evidence.Transcript) -> evidence.Check:
+        return next(c for c in t.checks if c.name == "witnesses.quorum")
+
+    one = verify_bundle(build(world, cosigners=(0,)), world.trust())
+    assert one.verdict is Verdict.INCONCLUSIVE and quorum(one).reason == "QUORUM_NOT_MET"
+    assert "1 of the 2" in quorum(one).detail
+    three = verify_bundle(build(world, cosigners=(0, 1, 2)), world.trust(quorum=3))
+    assert three.verdict is Verdict.OK and len(three.summary["witnesses"]) == 3
+    twice = verify_bundle(build(world, cosigners=(0, 0)), world.trust())
+    assert quorum(twice).reason == "QUORUM_NOT_MET"  # one witness twice is one witness
+    unpinned = replace(world.trust(), witness_vkeys=frozenset({world.witnesses[2].verifier.vkey}),
+                       witness_quorum=1)  # fmt: skip
+    assert verify_bundle(build(world), unpinned).verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_forged_cosignature_fails(world: World) -> None:
+    data = build(world)
+
+    def forge(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+        note = b.checkpoint.decode()
+        w2 = world.witnesses[1].name
+        line = next(x for x in note.splitlines() if x.startswith(f"\u2014 {w2} "))
+        blob = bytearray(base64.b64decode(line.split(" ")[2]))
+        blob[-1] ^= 1
+        forged = f"\u2014 {w2} {base64.b64encode(bytes(blob)).decode()}"
+        return replace(b, checkpoint=note.replace(line, forged).encode())
+
+    t = verify_bundle(_edit(data, world, forge), world.trust())
+    assert t.verdict is Verdict.FAIL and t.reasons == ["BAD_SIGNATURE"]
+    assert "witness.example/w2" in next(c for c in t.checks if c.name == "witnesses.quorum").detail
 
 
 def test_chain_lookup_confirms_or_refutes(world: World) -> None:
