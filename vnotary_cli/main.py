@@ -21,6 +21,7 @@ PARTS = {
     "bridge": "vnotary_cli.bridge",
     "collector": "vnotary_cli.collector",
     "witness": "vnotary_cli.witness",
+    "monitor": "vnotary_cli.monitor",
     "verify": "vnotary_cli.verify",
     "report": "vnotary_cli.report",
     "demo": "vnotary_cli.demo.run",
