@@ -26,7 +26,7 @@ from collector.log.witnesses import Witnessing
 from collector.settings import Settings
 from collector.store.base import Store
 from collector.store.open import open_store
-from notary_core.errors import Reason, Unreachable
+from notary_core.errors import BadData, Reason, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,8 @@ class Collector:
                     await self.witnessing.tick(time.time_ns())
             except Unreachable as exc:
                 log.warning("witnessing delayed: %s", exc)  # what was cosigned is stored
+            except BadData as exc:  # e.g. more witnesses than a note's signature lines
+                log.error("witnessing round failed: %s", exc)
             await asyncio.sleep(self.settings.checkpoint_interval_s)
 
     async def _anchoring(self) -> None:

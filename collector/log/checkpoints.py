@@ -91,8 +91,13 @@ class CheckpointSigner:
                 Reason.ORIGIN_MISMATCH, f"the signer state is of log {state.origin!r}, not "
                 f"{self.origin!r}: a new log needs its own state file")  # fmt: skip
         size = await self.store.log_size()
-        root = await self.store.log_root(size)
+        root: bytes | None = None
         try:
+            try:
+                root = await self.store.log_root(size)
+            except BadData as exc:  # nodes of its own tree gone: it cannot say what it holds
+                raise SignerRefused(Reason.REWRITE, f"the store's tree at size {size} is "
+                                    f"damaged: {exc.message}") from None  # fmt: skip
             await self._check(state, size, root)
         except SignerRefused as exc:
             await self._halt(state, exc, size, root, now_ns)
@@ -175,8 +180,9 @@ class CheckpointSigner:
                 ) from None  # fmt: skip
 
     async def _halt(
-        self, state: SignerState | None, exc: SignerRefused, size: int, root: bytes, now: int
-    ) -> None:
+        self, state: SignerState | None, exc: SignerRefused, size: int, root: bytes | None,
+        now: int,
+    ) -> None:  # fmt: skip
         log.critical("REFUSING TO SIGN a checkpoint of %s: %s", self.origin, exc.message)
         if self.state is not None:
             base = state or SignerState(self.origin, 0, merkle.EMPTY_ROOT, b"", 0)
@@ -198,6 +204,8 @@ class CheckpointSigner:
             await self._check(state, size, await self.store.log_root(size))
         except SignerRefused as exc:
             out.append(f"log not consistent: {exc.message}")
+        except BadData as exc:
+            out.append(f"log damaged: {exc.message}")
         out += [f"alarm {a.kind} from {a.source}: {a.detail}"
                 for a in await WitnessedStore(self.store).open_alarms()]  # fmt: skip
         return out

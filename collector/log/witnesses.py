@@ -10,7 +10,9 @@ stored. What the witness answers decides:
     409 + size  our record of its size was stale (a crash between its commit and our
                 store): retry once from its size; its size above our checkpoint: REWRITE
     409 (same size) / 422    the witness holds a history our tree does not extend: REWRITE
-    400 / 403 / 404          the witness refuses us (key, origin): WITNESS_REFUSED
+    400 / 403 / 404          the witness refuses us: MALFORMED, UNKNOWN_KEY (it does not pin
+                             our key), ORIGIN_MISMATCH (it does not know our log)
+    200 without a valid cosignature by its pinned key: BAD_SIGNATURE
     5xx, no answer           an outage: publication waits, nothing is lost
 
 A refusal is an alarm: logged CRITICAL once and kept open in the store (`/readyz`) until
@@ -39,7 +41,7 @@ from notary_core.witness import (
 )
 
 log = logging.getLogger(__name__)
-WITNESS_REFUSED = "WITNESS_REFUSED"
+_REFUSAL = {400: Reason.MALFORMED, 403: Reason.UNKNOWN_KEY, 404: Reason.ORIGIN_MISMATCH}
 
 
 class WitnessUnavailable(Unreachable):
@@ -126,7 +128,13 @@ class Witnessing:
                 lost = f"it cosigned size {old}, our newest checkpoint is {cp.size}: entries lost"
                 await self._alarm(Reason.REWRITE, c, lost, now_ns)
                 return None
-            proof = [] if old in (0, cp.size) else await self.store.consistency_proof(old, cp.size)
+            try:
+                proof = [] if old in (0, cp.size) else await self.store.consistency_proof(
+                    old, cp.size)  # fmt: skip
+            except BadData as exc:  # the store lost nodes of its own tree
+                await self._alarm(Reason.REWRITE, c, f"no consistency proof from size {old}: "
+                                  f"{exc.message}", now_ns)  # fmt: skip
+                return None
             try:
                 reply = await c.add_checkpoint(AddCheckpoint(old, tuple(proof), cp.note).encode())
             except WitnessUnavailable as exc:
@@ -158,8 +166,8 @@ class Witnessing:
         else:
             why = "no line verifies under its pinned key"
         if not valid:
-            await self._alarm(WITNESS_REFUSED, c, f"answered 200 without a cosignature: {why}",
-                              now_ns)  # fmt: skip
+            await self._alarm(Reason.BAD_SIGNATURE, c, f"answered 200 without a cosignature: "
+                              f"{why}", now_ns)  # fmt: skip
             return None
         await self.ws.add_cosignature(cp.size, c.name, valid[0].line, now_ns)
         await self.ws.clear_alarms(c.name, now_ns)
@@ -173,8 +181,9 @@ class Witnessing:
             await self._alarm(Reason.REWRITE, c, f"refused size {cp.size} from size {old} "
                               f"({reply.status}): it holds a history our tree does not extend: "
                               f"{text}", now_ns)  # fmt: skip
-        elif reply.status in (400, 403, 404):
-            await self._alarm(WITNESS_REFUSED, c, f"refused ({reply.status}): {text}", now_ns)
+        elif reply.status in _REFUSAL:
+            await self._alarm(_REFUSAL[reply.status], c, f"refused ({reply.status}): {text}",
+                              now_ns)  # fmt: skip
         else:
             log.warning("witness %s answered %d: %s", c.name, reply.status, text)
 

@@ -18,7 +18,7 @@ from collector.store.base import CheckpointRow, Store, Tx
 @dataclass(frozen=True, slots=True)
 class Alarm:
     id: int
-    kind: str  # a Reason (REWRITE, FORK, ...) or WITNESS_REFUSED
+    kind: str  # a Reason: REWRITE, FORK, UNKNOWN_KEY, ...
     source: str  # "signer" or a witness name
     detail: str
     raised_utc_ns: int

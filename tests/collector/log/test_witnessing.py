@@ -146,3 +146,21 @@ async def test_a_history_the_witnesses_did_not_see_grow_is_an_alarm(
             assert (await client.get("/healthz")).status_code == 200  # alive, not ready
             cp = await client.get("/v1/log/checkpoint")
             assert cp.text.split("\n")[1] == "6"  # the API serves only the witnessed one
+
+
+async def test_a_witness_that_does_not_pin_our_key_is_an_alarm(
+    store: Store, tmp_path: Path, key: NoteSigner
+) -> None:
+    other = NoteSigner("collector.test", write_key(tmp_path / "other.key")).verifier.vkey
+    with witness_process(tmp_path / "w9", "witness.test/w9", {ORIGIN: [other]}) as w9:
+        client = HttpWitness(w9.url, w9.verifier, 2.0)
+        try:
+            policy = WitnessPolicy((w9.verifier,), 1)
+            await _grow(store, 3)
+            await CheckpointSigner(store, key, ORIGIN, None, policy).sign_if_grown(1)
+            assert await Witnessing(store, [client], 1).tick(2) is None
+        finally:
+            await client.close()
+    (alarm,) = await WitnessedStore(store).open_alarms()
+    assert (alarm.kind, alarm.source) == ("UNKNOWN_KEY", "witness.test/w9")
+    assert "(403)" in alarm.detail
