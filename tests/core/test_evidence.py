@@ -319,3 +319,27 @@ def test_garbage_is_a_clean_fail() -> None:
     for data in (b"", b"\x00", b"garbage" * 100, cbor.dumps([1, 2, 3])):
         t = verify_bundle(data, Trust())
         assert t.verdict is Verdict.FAIL and t.reasons
+
+
+def test_a_second_history_gets_no_ok_offline(world: World) -> None:
+    """The issue's rewrite, as a verifier meets it: the EXPORT leaf replaced, the tree
+    recomputed and signed by the log key, at the same size. Without cosignatures it is
+    INCONCLUSIVE; with the honest checkpoint's cosignatures copied onto it, it FAILs."""
+
+    def export(detail: str) -> bytes:
+        return logleaf.AccessEvent(logleaf.AccessAction.EXPORT, VEHICLE, "insurer", "g-1", T0,
+                                   T0 + 10 * SEC, T0 + SEC, detail).to_leaf()  # fmt: skip
+
+    honest = bundle.parse_bundle(build(world, extra_leaves=(export("b-0"),))).bundle
+    forged = bundle.parse_bundle(build(world, extra_leaves=(export("gone"),), cosigners=()))
+    forged_b = forged.bundle
+    (a, b) = (checkpoint.Checkpoint.parse_body(x.checkpoint.split(b"\n\n")[0] + b"\n")
+              for x in (honest, forged_b))  # fmt: skip
+    assert a.size == b.size and a.root != b.root  # one size, two histories
+    inconclusive = verify_bundle(forged_b.sign(world.collector), world.trust())
+    assert inconclusive.verdict is Verdict.INCONCLUSIVE
+    assert "QUORUM_NOT_MET" in {c.reason for c in inconclusive.checks}
+    lines = honest.checkpoint.decode().split("\n\n", 1)[1].splitlines(keepends=True)[1:]
+    moved = replace(forged_b, checkpoint=forged_b.checkpoint + "".join(lines).encode())
+    t = verify_bundle(moved.sign(world.collector), world.trust())
+    assert t.verdict is Verdict.FAIL and t.reasons == ["BAD_SIGNATURE"]
