@@ -1,7 +1,11 @@
-"""The running collector: ingest, checkpoints and anchoring as tasks of one TaskGroup.
+"""The running collector: ingest, checkpoints, witnessing and anchoring as tasks of one
+TaskGroup.
 
 async with Collector.open(settings) as c:   # store opened, migrated, keys loaded
-    await c.run()                           # until cancelled
+    await c.run()                           # until cancelled, or the signer guard refuses
+
+A refusal of the signer guard (SignerRefused) ends `run`: `vnotary collector run` exits
+non-zero, and a restart refuses at `open` until an operator acts.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from collector.ingest.mqtt import MqttIngest
 from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchorer, AnchorUnavailable, CompetingHead
 from collector.log.anchor_evm import EvmAnchor
-from collector.log.checkpoints import checkpoint_now
+from collector.log.checkpoints import CheckpointSigner, SignerRefused
+from collector.log.witnesses import Witnessing
 from collector.settings import Settings
 from collector.store.base import Store
 from collector.store.open import open_store
-from notary_core.errors import Unreachable
+from notary_core.errors import BadData, Reason, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +36,10 @@ class Collector:
     settings: Settings
     store: Store
     ingestor: Ingestor
+    signer: CheckpointSigner
     mqtt: MqttIngest | None = None
     anchorer: Anchorer | None = None
+    witnessing: Witnessing | None = None
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -40,7 +47,16 @@ class Collector:
         async with contextlib.AsyncExitStack() as stack:
             store = await open_store(settings.store)
             stack.push_async_callback(store.close)
-            c = cls(settings, store, Ingestor(store, settings.receipt_signer()))
+            clients = settings.witness_clients()
+            for client in clients:
+                stack.push_async_callback(client.close)
+            c = cls(settings, store, Ingestor(store, settings.receipt_signer()),
+                    settings.checkpoint_signer(store, clients))  # fmt: skip
+            state = c.signer.state.load() if c.signer.state is not None else None
+            if state is not None and state.halt is not None:
+                raise SignerRefused(Reason.REWRITE, f"the signer is halted: {state.halt.message}")
+            if clients:
+                c.witnessing = Witnessing(store, clients, settings.witness_quorum)
             if settings.anchor is not None:
                 a = settings.anchor
                 backend = await EvmAnchor.connect(
@@ -57,13 +73,13 @@ class Collector:
             if self.mqtt is not None:
                 tg.create_task(self.mqtt.run())
             tg.create_task(self._checkpoints())
+            if self.witnessing is not None:
+                tg.create_task(self._witness_rounds())
             if self.anchorer is not None:
                 tg.create_task(self._anchoring())
 
     async def checkpoint(self) -> None:
-        await checkpoint_now(
-            self.store, self.settings.note_signer(), self.settings.origin, time.time_ns()
-        )
+        await self.signer.sign_if_grown(time.time_ns())
 
     async def _checkpoints(self) -> None:
         while True:
@@ -80,6 +96,18 @@ class Collector:
         acts (docs/collector.md, Anchoring)."""
         alarm = self.anchorer.alarm if self.anchorer is not None else None
         return [] if alarm is None else [alarm.message]
+
+    async def _witness_rounds(self) -> None:
+        assert self.witnessing is not None
+        while True:
+            try:
+                if await self.store.lead():  # one client of the witnesses per shared store
+                    await self.witnessing.tick(time.time_ns())
+            except Unreachable as exc:
+                log.warning("witnessing delayed: %s", exc)  # what was cosigned is stored
+            except BadData as exc:  # e.g. more witnesses than a note's signature lines
+                log.error("witnessing round failed: %s", exc)
+            await asyncio.sleep(self.settings.checkpoint_interval_s)
 
     async def _anchoring(self) -> None:
         assert self.anchorer is not None and self.settings.anchor is not None

@@ -4,6 +4,12 @@ store = "sqlite:///var/lib/vnotary/collector.db"     # or postgresql://...
 key_file = "collector.key"        # Ed25519 PEM: signs receipts and checkpoints
 origin = "collector.example/vnotary/log"            # checkpoint origin line
 checkpoint_interval_s = 1.0
+signer_state = "collector.key.signer-state.json"  # the signer guard's memory (default: beside
+                                  # key_file; docs/collector.md § Signer guard)
+witness_quorum = 2                # cosignatures a checkpoint needs before it is published
+
+[[witness]]                       # one table per witness (docs/witness.md); none: quorum 0
+url = "https://witness.insurer.example"  vkey = "witness.insurer.example/w1+1a2b3c4d+BX..."
 
 [mqtt]                            # omit to run without ingest (API / anchoring only)
 host = "127.0.0.1"  port = 8883  ca_cert = "ca.pem"  cert = "collector.pem"
@@ -31,8 +37,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector import limits
 from collector.ingest.mqtt import MqttSettings
+from collector.log.checkpoints import CheckpointSigner, WitnessPolicy
+from collector.log.signer_state import StateFile
+from collector.log.witness_http import HttpWitness
+from collector.log.witnesses import WitnessClient, witness_sizes
+from collector.store.base import Store
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
+from notary_core.witness import WitnessVerifier
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,16 @@ class AccessSettings:
 
 
 @dataclass(frozen=True)
+class WitnessSettings:
+    url: str  # the witness's submission prefix: POST <url>/add-checkpoint
+    vkey: str  # its cosignature verifier key (C2SP tlog-cosignature, type 0x04)
+
+    @property
+    def verifier(self) -> WitnessVerifier:
+        return WitnessVerifier.from_vkey(self.vkey)
+
+
+@dataclass(frozen=True)
 class Settings:
     store: str
     key_file: str
@@ -66,6 +88,19 @@ class Settings:
     mqtt: MqttSettings | None = None
     anchor: AnchorSettings | None = None
     access: AccessSettings = AccessSettings()
+    witness: tuple[WitnessSettings, ...] = ()
+    witness_quorum: int = 0
+    witness_timeout_s: float = 5.0
+    signer_state: str | None = None
+
+    def __post_init__(self) -> None:
+        names = [w.verifier.name for w in self.witness]  # parses every vkey
+        if len(set(names)) != len(names):
+            raise ValueError("each [[witness]] must have its own key name")
+        if not 0 <= self.witness_quorum <= len(self.witness):
+            raise ValueError(f"witness_quorum {self.witness_quorum} with {len(names)} witnesses")
+        if self.witness and self.witness_quorum == 0:
+            raise ValueError("[[witness]] given: set witness_quorum (1..number of witnesses)")
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
@@ -77,6 +112,9 @@ class Settings:
 
         mqtt = data.pop("mqtt", None)
         anchor = data.pop("anchor", None)
+        witnesses = tuple(WitnessSettings(**w) for w in data.pop("witness", []))
+        if data.get("signer_state"):
+            data["signer_state"] = rel(data["signer_state"])
         access = data.pop("access", {})
         if access.get("dbc"):
             access["dbc"] = rel(access["dbc"])
@@ -92,6 +130,7 @@ class Settings:
             if anchor is None
             else AnchorSettings(**{**anchor, "key_file": rel(anchor["key_file"])}),
             access=AccessSettings(**access),
+            witness=witnesses,
             **data,
         )
 
@@ -106,6 +145,32 @@ class Settings:
 
     def note_signer(self) -> NoteSigner:
         return NoteSigner(self.origin.split("/")[0], self.signing_key())
+
+    def signer_state_path(self) -> Path:
+        """The signer guard's state, next to the checkpoint key unless configured."""
+        return Path(self.signer_state or self.key_file + ".signer-state.json")
+
+    def witness_verifiers(self) -> tuple[WitnessVerifier, ...]:
+        return tuple(w.verifier for w in self.witness)
+
+    def witness_clients(self) -> list[WitnessClient]:
+        """HTTP clients of the configured witnesses (close them when done)."""
+        return [HttpWitness(w.url, w.verifier, self.witness_timeout_s) for w in self.witness]
+
+    def checkpoint_signer(
+        self, store: Store, witnesses: list[WitnessClient] | None = None
+    ) -> CheckpointSigner:
+        """The guarded signer of this collector's checkpoints (collector/log/checkpoints.py);
+        with witness clients, it first asks them what they cosigned (its probe)."""
+        policy = WitnessPolicy(self.witness_verifiers(), self.witness_quorum)
+        state = StateFile(self.signer_state_path())
+        clients = witnesses or []
+
+        async def probe(empty_note: bytes) -> dict[str, int]:
+            return await witness_sizes(clients, empty_note)
+
+        return CheckpointSigner(store, self.note_signer(), self.origin, state, policy,
+                                probe if clients else None)  # fmt: skip
 
 
 def _paths(table: dict[str, Any], rel: Any) -> dict[str, Any]:

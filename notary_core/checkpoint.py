@@ -61,7 +61,7 @@ class Checkpoint:
         origin, size_text, root_text, *extensions = lines
         if not _SIZE_RE.fullmatch(size_text):
             raise BadData(Reason.BAD_CHECKPOINT, f"bad tree size {size_text!r}")
-        root = _b64(root_text, "root")
+        root = b64_canonical(root_text, "root")
         cp = cls(origin, int(size_text), root, tuple(extensions))
         _check_body_fields(cp)
         return cp
@@ -78,7 +78,8 @@ def _check_body_fields(cp: Checkpoint) -> None:
         raise BadData(Reason.BAD_CHECKPOINT, "extension lines must be non-empty single lines")
 
 
-def _b64(text: str, what: str) -> bytes:
+def b64_canonical(text: str, what: str) -> bytes:
+    """Standard base64 (RFC 4648 §4), in its one canonical form."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -88,11 +89,17 @@ def _b64(text: str, what: str) -> bytes:
     return raw
 
 
+def note_key_id(name: str, sig_type: int, public: bytes) -> bytes:
+    """signed-note §Signatures: SHA-256(key name || 0x0A || signature type || public key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + bytes([sig_type]) + public).digest()[:4]
+
+
 def _key_hash(name: str, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ED25519_TYPE]) + public).digest()[:4]
+    return note_key_id(name, ED25519_TYPE, public)
 
 
-def _check_name(name: str) -> None:
+def check_key_name(name: str) -> None:
+    """signed-note: key names are non-empty, without Unicode spaces or '+'."""
     if not _NAME_RE.fullmatch(name):
         raise BadData(Reason.BAD_KEY, f"key name {name!r} must be non-empty, no spaces or '+'")
 
@@ -105,7 +112,7 @@ class NoteVerifier:
 
     @classmethod
     def from_public(cls, name: str, public: ed25519.Ed25519PublicKey) -> NoteVerifier:
-        _check_name(name)
+        check_key_name(name)
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return cls(name, _key_hash(name, raw), public)
 
@@ -116,8 +123,8 @@ class NoteVerifier:
         if len(parts) != 3:
             raise BadData(Reason.BAD_KEY, "verifier key must be name+hash+key")
         name, hash_hex, key_b64 = parts
-        _check_name(name)
-        raw = _b64(key_b64, "verifier key")
+        check_key_name(name)
+        raw = b64_canonical(key_b64, "verifier key")
         if len(raw) != 33 or raw[0] != ED25519_TYPE:
             raise BadData(Reason.UNSUPPORTED_ALGORITHM, "only Ed25519 note keys are supported")
         public = ed25519.Ed25519PublicKey.from_public_bytes(raw[1:])
@@ -157,17 +164,21 @@ def sign_checkpoint(cp: Checkpoint, signers: Iterable[NoteSigner]) -> bytes:
     return body + b"\n" + "".join(lines).encode("utf-8")
 
 
-def open_note(note: bytes, verifiers: Iterable[NoteVerifier]) -> bytes:
-    """Verify a C2SP signed note against known keys; return its text (body).
+def split_note(note: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Split a C2SP signed note into its text and its signature lines [(key name, blob)].
 
-    At least one known key must have signed; a signature by a known key that does not
-    verify is an error; signatures by unknown keys are ignored (they may be witnesses).
+    signed-note §Format: UTF-8 without control characters other than newline; the text ends
+    in a newline and is separated from the signature lines by the last blank line; each line
+    is an em dash, a space, the key name, a space and base64(key ID (4) || signature).
+    Nothing is verified here: see `open_note` and `notary_core.witness`.
     """
     if len(note) > limits.MAX_CHECKPOINT_SIZE:
         raise too_large("signed note", len(note), limits.MAX_CHECKPOINT_SIZE)
     split = note.rfind(b"\n\n")
     if split < 0:
         raise BadData(Reason.BAD_CHECKPOINT, "signed note has no signature block")
+    if any(b < 0x20 and b != 0x0A for b in note):
+        raise BadData(Reason.BAD_CHECKPOINT, "a signed note carries no control characters")
     body, sig_block = note[: split + 1], note[split + 2 :]
     try:
         sig_text = sig_block.decode("utf-8")
@@ -178,15 +189,30 @@ def open_note(note: bytes, verifiers: Iterable[NoteVerifier]) -> bytes:
     lines = sig_text[:-1].split("\n")
     if len(lines) > limits.MAX_CHECKPOINT_SIGNATURES:
         raise too_large("signature lines", len(lines), limits.MAX_CHECKPOINT_SIGNATURES)
-    known = {(v.name, v.key_hash): v for v in verifiers}
-    verified = 0
+    out: list[tuple[str, bytes]] = []
     for line in lines:
         if not line.startswith(_SIG_PREFIX):
             raise BadData(Reason.BAD_CHECKPOINT, "malformed signature line")
         name, _, blob_text = line[len(_SIG_PREFIX) :].partition(" ")
-        blob = _b64(blob_text, "signature")
+        if not _NAME_RE.fullmatch(name):
+            raise BadData(Reason.BAD_CHECKPOINT, f"bad key name {name!r} in a signature line")
+        blob = b64_canonical(blob_text, "signature")
         if len(blob) < 5:
             raise BadData(Reason.BAD_CHECKPOINT, "signature too short")
+        out.append((name, blob))
+    return body, out
+
+
+def open_note(note: bytes, verifiers: Iterable[NoteVerifier]) -> bytes:
+    """Verify a C2SP signed note against known keys; return its text (body).
+
+    At least one known key must have signed; a signature by a known key that does not
+    verify is an error; signatures by unknown keys are ignored (they may be witnesses).
+    """
+    body, lines = split_note(note)
+    known = {(v.name, v.key_hash): v for v in verifiers}
+    verified = 0
+    for name, blob in lines:
         verifier = known.get((name, blob[:4]))
         if verifier is None:
             continue

@@ -41,9 +41,13 @@ class Reason(StrEnum):
     BAD_CHECKPOINT = "BAD_CHECKPOINT"
     UNKNOWN_KEY = "UNKNOWN_KEY"
     ORIGIN_MISMATCH = "ORIGIN_MISMATCH"
+    # Append-only history and witnesses (docs/protocol.md §7.2)
+    REWRITE = "REWRITE"  # a tree that does not extend one signed or cosigned before
+    STALE_SIZE = "STALE_SIZE"  # add-checkpoint from another size than the witness's latest
+    QUORUM_NOT_MET = "QUORUM_NOT_MET"  # fewer pinned witnesses cosigned than the quorum
     # Ingest: a device's history and registration
     REPLAY = "REPLAY"  # the very same batch was already stored
-    FORK = "FORK"  # same (device, batch_seq), different header
+    FORK = "FORK"  # same (device, batch_seq) or same tree size, different header or root
     GAP = "GAP"  # batches missing before this one (reported, not a rejection)
     UNKNOWN_DEVICE = "UNKNOWN_DEVICE"
     REVOKED_KEY = "REVOKED_KEY"  # the key was revoked before the batch was signed

@@ -2,9 +2,10 @@
 
 `verify_bundle(data, trust, anchor_lookup=None)` runs every check, never stops at the
 first failure, and returns a transcript: each check with its status, reason code and
-detail, and a verdict. OK: every check passed and the bundle is tied to a collector or a
-chain the verifier trusts. FAIL: some check failed. INCONCLUSIVE: nothing failed, but
-something could not be decided (no trust root, no anchor, chain not reachable).
+detail, and a verdict. OK: every check passed and the bundle's checkpoint is cosigned by a
+quorum of witnesses the verifier pinned or was checked on chain. FAIL: some check failed.
+INCONCLUSIVE: nothing failed, but something could not be decided (no witness quorum and no
+chain check, anchor not final, node unreachable).
 Pure: the chain lookup, if any, is passed in.
 """
 
@@ -19,7 +20,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from notary_core import anchoring, checkpoint, cose, limits, logleaf, merkle
+from notary_core import anchoring, checkpoint, cose, limits, logleaf, merkle, witness
 from notary_core import grant as grants_mod
 from notary_core import records as rec
 from notary_core.bundle import AnchorRef, EvidenceBundle, LoggedEntry, parse_bundle
@@ -120,6 +121,7 @@ class Transcript:
 class _Run:
     def __init__(self) -> None:
         self.t = Transcript()
+        self.witnesses: list[str] = []  # who cosigned the checkpoint, if a quorum was pinned
 
     @contextmanager
     def check(self, name: str) -> Iterator[Check]:
@@ -190,6 +192,7 @@ def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None
     headers = _batches(run, b, cp, device_key, key_events)
     _vehicle_and_grants(run, b, cp)
     _summarise(run.t, b, headers, cp)
+    run.t.summary["witnesses"] = run.witnesses
     return _conclude(run)
 
 
@@ -229,6 +232,7 @@ def _in_log(cp: checkpoint.Checkpoint | None, e: LoggedEntry, what: str) -> None
 
 def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLookup | None) -> None:
     pinned = trust is not None and (trust.log_vkeys or trust.collector_keys)
+    witnessed = _witnesses(run, b, trust)
     if trust is not None and pinned:
         with run.check("trust.collector") as c:
             if trust.log_vkeys and b.log_vkey not in trust.log_vkeys:
@@ -237,7 +241,16 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                 raise BadData(Reason.UNTRUSTED, "the collector key is not one you trust")
             c.detail = "the log and collector keys are the ones you pinned"
     a = b.anchor
-    if a is None:
+    if a is None and witnessed:  # §12.3: the quorum stands for the checkpoint offline
+        run.t.checks.append(
+            Check(
+                "anchor.present",
+                Status.PASS,
+                "",
+                "not anchored on chain; the witness quorum vouches for it",
+            )
+        )
+    elif a is None:
         run.undecided("anchor.present", Reason.ANCHOR_MISMATCH, "the checkpoint is not anchored")
     else:
         with run.check("anchor.matches_checkpoint") as c:
@@ -266,11 +279,12 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
                 c.detail = f"{status.confirmations} confirmations, final; {status.detail}"
             if status is not None:
                 _append_only(run, a, status)
-    if not pinned and lookup is None:
+    if not witnessed and lookup is None:  # §12.1: a witness quorum or the chain, or nothing
         run.undecided(
             "trust.root",
             Reason.UNTRUSTED,
-            "consistent, but tied to no key you pinned (--trust) and not checked on chain (--rpc)",
+            "consistent, but its checkpoint has no quorum of witnesses you pinned (--trust) "
+            "and was not checked on chain (--rpc): it could be one of two histories",
         )
 
 
@@ -287,6 +301,27 @@ def _append_only(run: _Run, a: AnchorRef, status: AnchorStatus) -> None:
             c.status, c.reason, c.detail = Status.UNDECIDED, str(out.reason), out.detail
         else:
             c.detail = out
+
+
+def _witnesses(run: _Run, b: EvidenceBundle, trust: Trust | None) -> bool:
+    """witnesses.quorum (§7.2): k distinct pinned witnesses cosigned the bundle's checkpoint;
+    names them. A forged cosignature by a pinned key fails; too few is undecided."""
+    if trust is None or not trust.witnesses:
+        return False
+    quorum = len(trust.witnesses) if trust.witness_quorum is None else trust.witness_quorum
+    try:
+        pinned = [witness.WitnessVerifier.from_vkey(v) for v in sorted(trust.witnesses)]
+        got = witness.require_quorum(b.checkpoint, pinned, max(quorum, 1))
+    except BadData as exc:
+        mark = run.undecided if exc.reason is Reason.QUORUM_NOT_MET else run.fail
+        mark("witnesses.quorum", exc.reason, exc.message)
+        return False
+    names = [f"{c.name} at {c.timestamp}" for c in got]
+    run.t.checks.append(Check("witnesses.quorum", Status.PASS, "", f"{len(got)} pinned "
+                              f"witnesses cosigned (quorum {quorum}): "
+                              + ", ".join(names)))  # fmt: skip
+    run.witnesses = [c.name for c in got]
+    return True
 
 
 def _device(

@@ -65,3 +65,14 @@ MAX_CHECKPOINT_SIZE = 8 * 1024
 
 MAX_CHECKPOINT_SIGNATURES = 16
 """Signature lines accepted on one checkpoint (collector key, witnesses)."""
+
+MAX_WITNESS_PROOF_LINES = 63
+"""C2SP tlog-witness: a client MUST NOT send more than 63 consistency proof lines (a proof
+in a tree of up to 2**63 leaves)."""
+
+MAX_WITNESS_REQUEST = MAX_CHECKPOINT_SIZE + 4 * 1024
+"""An add-checkpoint body: the old size line, at most 63 proof lines of 45 bytes (base64 of
+32 bytes and a newline), a blank line and a signed note."""
+
+MAX_COSIGNATURE_TIMESTAMP = 2**63 - 1
+"""C2SP tlog-cosignature: a cosignature's timestamp MUST NOT exceed 2**63 - 1."""

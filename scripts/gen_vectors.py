@@ -13,6 +13,7 @@ the output is identical on every run: a diff means the format changed.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import cbor2
 from anchor_vectors import anchor_doc  # scripts/anchor_vectors.py, beside this file
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from notary_core import batch, cbor, checkpoint, cose, header, merkle, receipt
+from notary_core import batch, cbor, checkpoint, cose, header, merkle, receipt, witness
 from notary_core import records as r
 from notary_core.errors import BadData
 
@@ -399,6 +400,61 @@ def log_leaves_v2_doc() -> Doc:
     return vectors_v2.log_leaves_v2_doc(ed, second)
 
 
+def witness_doc() -> Doc:
+    """Cosignatures (docs/protocol.md §7.2): one witness cosigns one checkpoint; named
+    corruptions fail `require_quorum(note, [witness], 1)` with the reason given."""
+    log_seed, w_seed = bytes([0x22]) * 32, bytes([0x33]) * 32
+    log = checkpoint.NoteSigner(
+        "collector.example", ed25519.Ed25519PrivateKey.from_private_bytes(log_seed)
+    )
+    w = witness.WitnessSigner(
+        "witness.example/w1", ed25519.Ed25519PrivateKey.from_private_bytes(w_seed)
+    )
+    tree = merkle.MerkleTree([merkle.hash_leaf(bytes([i])) for i in range(11)])
+    cp = checkpoint.Checkpoint("collector.example/vnotary/log", 11, tree.root)
+    note = checkpoint.sign_checkpoint(cp, [log])
+    t = 1_700_000_000
+    line = w.cosign(cp.body(), t)
+    cosigned = witness.add_signatures(note, [line])
+    blob = bytearray(base64.b64decode(line.split(" ")[2]))
+    other = checkpoint.sign_checkpoint(checkpoint.Checkpoint(cp.origin, 12, cp.root), [log])
+
+    def with_blob(b: bytes) -> bytes:
+        return witness.add_signatures(note, [f"\u2014 {w.name} {base64.b64encode(b).decode()}\n"])
+
+    type1_id = checkpoint.note_key_id(w.name, checkpoint.ED25519_TYPE, w.verifier.public
+                                      .public_bytes_raw())  # fmt: skip
+    corruptions = {
+        "modified-timestamp": with_blob(bytes(blob[:4]) + (t + 1).to_bytes(8, "big") + blob[12:]),
+        "modified-signature-bit-@0": with_blob(bytes(blob[:12]) + flip(bytes(blob[12:]), 0)),
+        "key-id-of-type-0x01": with_blob(type1_id + bytes(blob[4:])),
+        "cosignature-of-another-checkpoint": witness.add_signatures(other, [line]),
+        "no-cosignature": note,
+    }
+    invalid = [
+        {"id": k, "note": v.decode(), "reason": reason_of(
+            lambda v=v: witness.require_quorum(v, [w.verifier], 1))}
+        for k, v in corruptions.items()
+    ]  # fmt: skip
+    proof = tree.consistency_proof(4)
+    request = witness.AddCheckpoint(4, tuple(proof), note).encode()
+    return {
+        "format": "vnotary-witness-vectors/1",
+        "log_private_key": log_seed.hex(),
+        "log_verifier_key": log.verifier.vkey,
+        "witness_private_key": w_seed.hex(),
+        "witness_verifier_key": w.verifier.vkey,
+        "note": note.decode(),
+        "timestamp": t,
+        "signed_message": witness.cosigned_message(cp.body(), t).decode(),
+        "cosignature_line": line,
+        "cosigned_note": cosigned.decode(),
+        "add_checkpoint": {"old_size": 4, "old_root": tree.subtree_root(0, 4).hex(),
+                           "body": request.decode()},
+        "invalid": invalid,
+    }  # fmt: skip
+
+
 DOCS: dict[str, Callable[[], Doc]] = {
     "records.json": records_doc,
     "salted-leaves.json": leaves_doc,
@@ -412,6 +468,7 @@ DOCS: dict[str, Callable[[], Doc]] = {
     "log-leaves-v2.json": log_leaves_v2_doc,
     "index.json": vectors_v2.index_doc,
     "bundle-v2.json": vectors_bundle_v2.bundle_v2_doc,
+    "witness.json": witness_doc,
 }
 
 

@@ -35,10 +35,13 @@ WINDOW = (T0 + 1 * SEC + SEC // 2, T0 + 2 * SEC + SEC // 2)
 
 
 def trust_doc(w: f.World2) -> Doc:
+    """The trust file of `_trust`: the log and collector keys, three witnesses, quorum 2."""
     return {
         "version": 1,
         "log_vkeys": [w.log_key.verifier.vkey],
         "collector_keys": [base64.b64encode(w.collector.public.spki()).decode()],
+        "witnesses": sorted(x.verifier.vkey for x in w.witnesses),
+        "witness_quorum": 2,
     }
 
 

@@ -31,6 +31,9 @@ EXIT_UNREADABLE = EXIT[Verdict.UNREADABLE]
 EXIT_ERROR = EXIT[Verdict.ERROR]
 
 
+TRUST_KEYS = ("log_vkeys", "collector_keys", "anchor_contracts", "witnesses", "witness_quorum")
+
+
 def load_trust(path: Path) -> Trust:
     """A trust file (§13, docs/trust.schema.json), validated: what you pinned, not the
     bundle's word. Raises TrustFileError (a ValueError) naming the bad field, OSError."""
@@ -46,6 +49,9 @@ def render(t: Transcript) -> str:
             f"bundle {s.get('bundle_id')}: vehicle {s.get('vehicle')}, device {s.get('device')}, "
             f"{s.get('disclosed_records')} disclosed records in batches {s.get('batches')}"
         )
+    if s.get("witnesses"):
+        lines.append(f"checkpoint cosigned by {len(s['witnesses'])} pinned witnesses: "
+                     + ", ".join(s["witnesses"]))  # fmt: skip
     for c in t.checks:
         reason = f" [{c.reason}]" if c.reason else ""
         lines.append(f"  {marks[c.status]} {c.name}{reason}: {c.detail}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography import x509
 
-from notary_core import checkpoint, cose
+from notary_core import checkpoint, cose, witness
 from notary_core.errors import NotaryError
 from notary_core.evidence import Trust
 
@@ -123,7 +123,7 @@ def parse_trust(doc: Any) -> Trust:
     for i, s in enumerate(vkeys):
         _vkey(s, f"$.log_vkeys[{i}]")
     for i, s in enumerate(witnesses):
-        _vkey(s, f"$.witnesses[{i}]")
+        _witness_vkey(s, f"$.witnesses[{i}]")
     spkis = [_spki(s, f"$.collector_keys[{i}]") for i, s in enumerate(collector)]
     if quorum is not None and quorum > len(witnesses):
         raise TrustFileError("$.witness_quorum", f"{quorum} of {len(witnesses)} witnesses")
@@ -144,6 +144,15 @@ def _vkey(s: str, path: str) -> None:
         checkpoint.NoteVerifier.from_vkey(s)
     except (NotaryError, ValueError) as exc:
         raise TrustFileError(path, f"not a signed-note verifier key: {exc}") from None
+
+
+def _witness_vkey(s: str, path: str) -> None:
+    try:
+        witness.WitnessVerifier.from_vkey(s)
+    except (NotaryError, ValueError) as exc:
+        raise TrustFileError(
+            path, f"not a witness (tlog-cosignature) verifier key: {exc}"
+        ) from None
 
 
 def _spki(s: str, path: str) -> bytes:

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import logging
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from collector.access import flows as access_flows
 from collector.access.rules import PARTY_ROLES
 from collector.access.store import OPEN_END, AccessStore, Party
-from collector.log.checkpoints import checkpoint_now
+from collector.log.checkpoints import SignerRefused
 from collector.settings import Settings, write_key
 from collector.store.base import AnchorRow
 from collector.store.open import open_store
@@ -78,6 +79,16 @@ def register(subparsers: Any) -> None:
     dep.add_argument("--rpc", required=True, help="EVM JSON-RPC URL")
     dep.add_argument("--key-file", required=True, type=Path, help="the chain key (hex), funded")
     dep.set_defaults(handler=_contract_deploy)
+    guard = sub.add_parser("guard", help="the signer guard (docs/collector.md § Signer guard)")
+    gs = guard.add_subparsers(dest="guard_command", required=True, metavar="ACTION")
+    status = gs.add_parser("status", help="why the signer would not sign now (exit 1 if so)")
+    status.add_argument("--config", required=True, type=Path)
+    status.set_defaults(handler=_guard, op="status")
+    resume = gs.add_parser(
+        "resume", help="after a halt: clear it, only if the store now extends every signed head"
+    )
+    resume.add_argument("--config", required=True, type=Path)
+    resume.set_defaults(handler=_guard, op="resume")
     register_access(sub)
 
 
@@ -96,21 +107,32 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_REFUSED = 5
+"""`collector run` stopped because the signer guard refused to sign (systemd:
+RestartPreventExitStatus=5, so it is not restarted into the same refusal)."""
+
+
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.load(args.config)
+    # Imported here: the service pulls in web3 (over a second), which `vnotary --help`,
+    # the registry commands and an edge-only install should not pay for.
+    from collector.service import Collector  # noqa: PLC0415
 
     async def main() -> None:
-        # Imported here: the service pulls in web3 (over a second), which `vnotary --help`,
-        # the registry commands and an edge-only install should not pay for.
-        from collector.service import Collector  # noqa: PLC0415
-
         async with Collector.open(settings) as c:
             print("collector running", flush=True)
             await c.run()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    refused: list[BaseException] = []
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    except* SignerRefused as group:
+        refused.extend(group.exceptions)
+    if refused:
+        print(f"vnotary collector: refusing to sign, stopped: {refused[0]}", file=sys.stderr)
+        return EXIT_REFUSED
     return 0
 
 
@@ -192,12 +214,31 @@ def _log_checkpoint(args: argparse.Namespace) -> int:
 
     async def go() -> None:
         async with await open_store(settings.store) as store:
-            await checkpoint_now(store, settings.note_signer(), settings.origin, time.time_ns())
+            await settings.checkpoint_signer(store).sign_if_grown(time.time_ns())
             cp = await store.latest_checkpoint()
-            print(cp.note.decode() if cp else "(empty log)", end="")
+            published = await store.latest_published_checkpoint()
+            if published is not None and cp is not None and published.size < cp.size:
+                print(f"(size {cp.size} signed, waiting for its witness quorum; published:)")
+            print(published.note.decode() if published else "(nothing published yet)", end="")
 
     asyncio.run(go())
     return 0
+
+
+def _guard(args: argparse.Namespace) -> int:
+    settings = Settings.load(args.config)
+
+    async def go() -> int:
+        async with await open_store(settings.store) as store:
+            signer = settings.checkpoint_signer(store)
+            if args.op == "resume":
+                print(await signer.resume(time.time_ns()))
+                return 0
+            problems = await signer.problems()
+        print("\n".join(problems) if problems else "ok: the signer would sign")
+        return 1 if problems else 0
+
+    return asyncio.run(go())
 
 
 def register_access(sub: Any) -> None:
@@ -251,7 +292,7 @@ def _trust(args: argparse.Namespace) -> int:
             return await store.anchors()
 
     anchors = asyncio.run(go())
-    doc = {
+    doc: dict[str, Any] = {
         "version": 1,
         "log_vkeys": [settings.note_signer().verifier.vkey],
         "collector_keys": [base64.b64encode(settings.receipt_signer().public.spki()).decode()],
@@ -260,6 +301,9 @@ def _trust(args: argparse.Namespace) -> int:
              if a.status in ("sent", "final") and a.contract),
             key=lambda c: (c["chain_id"], c["address"])),
     }  # fmt: skip
+    if settings.witness:  # the collector's word: pin witness keys from the witnesses
+        doc["witnesses"] = [w.vkey for w in settings.witness]
+        doc["witness_quorum"] = settings.witness_quorum
     args.out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

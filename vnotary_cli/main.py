@@ -20,6 +20,8 @@ PARTS = {
     "edge": "vnotary_cli.edge",
     "bridge": "vnotary_cli.bridge",
     "collector": "vnotary_cli.collector",
+    "witness": "vnotary_cli.witness",
+    "monitor": "vnotary_cli.monitor",
     "verify": "vnotary_cli.verify",
     "report": "vnotary_cli.report",
     "owner": "vnotary_cli.owner",

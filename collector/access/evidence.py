@@ -140,11 +140,13 @@ async def _leaves(atx: AccessTx, indices: Sequence[int]) -> list[tuple[int, byte
 async def _anchored(
     atx: AccessTx, newest: int, retry_after_s: int
 ) -> tuple[int, bytes, bundle.AnchorRef]:
-    """The newest mined anchor (final first) whose checkpoint holds entry `newest`."""
+    """The newest mined anchor (final first) whose checkpoint holds entry `newest`; the
+    checkpoint as published, with its witnesses' cosignatures."""
     rows = await atx.tx.all(
         "SELECT a.size, a.root, a.tx_hash, a.block_number, a.block_hash, a.chain_id, "
-        "a.contract, a.updated_utc_ns, c.note, a.block_time FROM anchors a JOIN checkpoints c "
-        "ON c.size = a.size WHERE a.status IN ('sent', 'final') AND a.block_number IS NOT NULL "
+        "a.contract, a.updated_utc_ns, c.cosigned_note, a.block_time FROM anchors a JOIN "
+        "checkpoints c ON c.size = a.size WHERE a.status IN ('sent', 'final') AND "
+        "a.block_number IS NOT NULL AND c.cosigned_note IS NOT NULL "
         "AND a.size > ? ORDER BY CASE a.status WHEN 'final' THEN 0 ELSE 1 END, a.size DESC",
         (newest,),
     )

@@ -50,18 +50,24 @@ async def page(
     if not 1 <= limit <= MAX_PAGE:
         raise BadData(Reason.TOO_LARGE, f"limit must be 1..{MAX_PAGE}")
     if cursor is None:
-        row = await atx.tx.one("SELECT size FROM checkpoints ORDER BY size DESC LIMIT 1")
+        row = await atx.tx.one(
+            "SELECT size FROM checkpoints WHERE cosigned_note IS NOT NULL "
+            "ORDER BY size DESC LIMIT 1"
+        )  # the latest published one
         if row is None:
-            raise NotFound(AccessReason.NOT_FOUND, "no checkpoint yet")
+            raise NotFound(AccessReason.NOT_FOUND, "no published checkpoint yet")
         size, start = int(row[0]), None
     else:
         m = _CURSOR.fullmatch(cursor)
         if m is None:
             raise BadData(Reason.MALFORMED, "the cursor is <size>:<log index>")
         size, start = int(m.group(1)), int(m.group(2))
-    cp = await atx.tx.one("SELECT note FROM checkpoints WHERE size = ?", (size,))
+    cp = await atx.tx.one(
+        "SELECT cosigned_note FROM checkpoints WHERE size = ? AND cosigned_note IS NOT NULL",
+        (size,),
+    )
     if cp is None:
-        raise NotFound(AccessReason.NOT_FOUND, f"no checkpoint of size {size}")
+        raise NotFound(AccessReason.NOT_FOUND, f"no published checkpoint of size {size}")
     keeper = await atx.store.index_at(atx.tx, size)
     value, siblings = keeper.prove(size - 1, heads.vehicle_key(vehicle_id))
     head = heads.VehicleHead.parse(value).entries

@@ -6,6 +6,7 @@ role, runs one flow in one transaction, and shapes the answer. Docs: docs/access
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from typing import Any
 
@@ -31,12 +32,14 @@ from collector.api.models import (
     RecordsIn,
     VehicleIn,
 )
-from collector.log.checkpoints import checkpoint_now
+from collector.log.checkpoints import CheckpointSigner, SignerRefused
 from notary_core import cose
 from notary_core.bundle import BUNDLE_CONTENT_TYPE
 from notary_core.errors import BadData, Reason
 from notary_core.grant import thumbprint
 from notary_core.logleaf import AccessAction, AccessEvent
+
+log = logging.getLogger(__name__)
 
 PARTIES = ("insurer", "adjuster", "court", "expert")
 
@@ -205,9 +208,7 @@ def access_router() -> APIRouter:
         owner's client proves the list complete (notary_core.history)."""
         need(c, "owner")
         if cursor is None:  # a fresh checkpoint, so the list ends at the newest entry
-            app = request.app
-            await checkpoint_now(a.store, app.state.note_signer, app.state.settings.origin,
-                                 time.time_ns())  # fmt: skip
+            await _checkpoint(request)
         async with a.tx() as atx:
             return await history.page(atx, c.thumbprint, vehicle_id, cursor, limit)
 
@@ -226,9 +227,9 @@ def access_router() -> APIRouter:
             await _refused(a, c.thumbprint, ask, "export", exc)
             raise
         except NotAnchored:
-            # Sign a checkpoint now so the anchorer's next round covers these entries.
-            await checkpoint_now(a.store, request.app.state.note_signer, issuer.origin,
-                                 time.time_ns())  # fmt: skip
+            # Sign a checkpoint now so the witnesses' and the anchorer's next rounds cover
+            # these entries.
+            await _checkpoint(request)
             raise
         return Response(data, media_type=BUNDLE_CONTENT_TYPE)
 
@@ -263,3 +264,13 @@ async def _refused(
         await atx.log(AccessEvent(
             AccessAction.REFUSED, ask.vehicle_id, party, ask.grant or "-", *ask.window,
             time.time_ns(), f"{action}: {exc.reason}; {','.join(ask.scope)}"[:1000]))  # fmt: skip
+
+
+async def _checkpoint(request: Request) -> None:
+    """Sign a checkpoint of what is logged, through the signer guard. A refusal is logged
+    and reported by /readyz; the request goes on with the latest published checkpoint."""
+    signer: CheckpointSigner = request.app.state.checkpoint_signer
+    try:
+        await signer.sign_if_grown(time.time_ns())
+    except SignerRefused as exc:
+        log.critical("checkpoint refused: %s", exc.message)

@@ -82,9 +82,15 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.issuer = Issuer(signer, settings.origin, note_signer.verifier.vkey,
                                   SignalDecoder(dbc) if dbc else None,
                                   settings.access.retry_after_s)  # fmt: skip
-        async with await open_store(settings.store) as store:
-            app.state.store = store
-            yield
+        clients = settings.witness_clients()
+        try:
+            async with await open_store(settings.store) as store:
+                app.state.store = store
+                app.state.checkpoint_signer = settings.checkpoint_signer(store, clients)
+                yield
+        finally:
+            for client in clients:
+                await client.close()
 
     app = FastAPI(title="vnotary collector", version="1", lifespan=lifespan)
     app.add_middleware(_BodyLimit)
@@ -108,8 +114,20 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(store: StoreDep) -> dict[str, Any]:
-        """Liveness and readiness for orchestrators: the store answers."""
+        """Liveness for orchestrators: the process and its store answer."""
         return {"status": "ok", "log_size": await store.log_size()}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the store answers, the log's tree extends every head the signer is
+        bound to (its state file here, the store's signed and witnessed checkpoints), the
+        signer is not halted and no alarm (witness refusal, guard) is open. 503 otherwise."""
+        try:
+            problems = await request.app.state.checkpoint_signer.problems()
+        except Unreachable as exc:
+            problems = [f"store unreachable: {exc.message}"]
+        body = {"status": "not ready" if problems else "ready", "problems": problems}
+        return JSONResponse(body, 503 if problems else 200)
 
     @app.get("/v1/trust")
     async def trust(store: StoreDep, request: Request) -> dict[str, Any]:
@@ -117,14 +135,21 @@ def create_app(settings: Settings) -> FastAPI:
         spki = request.app.state.issuer.signer.public.spki()
         contracts = {(a.chain_id, a.contract) for a in await store.anchors()
                      if a.status in ("sent", "final") and a.contract}  # fmt: skip
-        return {"version": 1, "log_vkeys": [request.app.state.issuer.log_vkey],
-                "collector_keys": [base64.b64encode(spki).decode()],
-                "anchor_contracts": [{"chain_id": c, "address": addr} for c, addr in
-                                     sorted(contracts)]}  # fmt: skip
+        doc: dict[str, Any] = {
+            "version": 1,
+            "log_vkeys": [request.app.state.issuer.log_vkey],
+            "collector_keys": [base64.b64encode(spki).decode()],
+            "anchor_contracts": [{"chain_id": c, "address": addr} for c, addr in
+                                 sorted(contracts)]}  # fmt: skip
+        if settings.witness:  # the collector's word: pin witness keys from the witnesses
+            doc["witnesses"] = [w.vkey for w in settings.witness]
+            doc["witness_quorum"] = settings.witness_quorum
+        return doc
 
     @app.get("/v1/log/checkpoint")
     async def checkpoint(store: StoreDep) -> Response:
-        cp = await store.latest_checkpoint()
+        """The latest published checkpoint: signed, with its witness quorum's cosignatures."""
+        cp = await store.latest_published_checkpoint()
         if cp is None:
             return JSONResponse({"reason": "NOT_FOUND", "message": "no checkpoint yet"}, 404)
         return Response(cp.note, media_type="text/plain; charset=utf-8")

@@ -117,7 +117,7 @@ class Anchorer:
         return [r for r in await self.store.anchors() if self._ours(r)]
 
     async def enqueue_latest(self, now_ns: int) -> AnchorRow | None:
-        cp = await self.store.latest_checkpoint()
+        cp = await self.store.latest_published_checkpoint()  # its witness quorum, if any
         rows = await self._rows()
         if cp is None or (rows and rows[-1].size >= cp.size):
             return None

@@ -549,6 +549,16 @@ class Store(abc.ABC):
     async def checkpoint_at(self, size: int) -> CheckpointRow | None:
         return await self._checkpoint("WHERE size = ?", (size,))
 
+    async def latest_published_checkpoint(self) -> CheckpointRow | None:
+        """The newest checkpoint with its witness quorum (collector/log/witnesses.py); its
+        `note` carries the cosignatures. What the API serves, anchors and bundles use."""
+        async with self.transaction() as tx:
+            r = await tx.one(
+                "SELECT size, root, cosigned_note, published_utc_ns FROM checkpoints "
+                "WHERE cosigned_note IS NOT NULL ORDER BY size DESC LIMIT 1"
+            )
+        return None if r is None else CheckpointRow(int(r[0]), bytes(r[1]), bytes(r[2]), int(r[3]))
+
     async def _checkpoint(self, tail: str, params: Sequence[Any]) -> CheckpointRow | None:
         async with self.transaction() as tx:
             r = await tx.one(

@@ -71,7 +71,22 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE anchors ADD COLUMN block_time {BIG};
     """,
-    # 4: protocol v2: the head of every entry chain (docs/protocol.md §7.1.1), advanced with
+    # 4: witnesses (docs/collector.md § Witnesses): a checkpoint is published (API, anchor,
+    # bundles) once a quorum cosigned it; what each witness last cosigned; open alarms.
+    # Checkpoints signed before witnesses existed were published as signed.
+    """
+    ALTER TABLE checkpoints ADD COLUMN cosigned_note {BLOB};
+    ALTER TABLE checkpoints ADD COLUMN published_utc_ns {BIG};
+    UPDATE checkpoints SET cosigned_note = note, published_utc_ns = signed_utc_ns;
+    CREATE TABLE cosignatures (size {BIG} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
+        received_utc_ns {BIG} NOT NULL, PRIMARY KEY (size, witness));
+    CREATE TABLE witness_state (witness TEXT PRIMARY KEY, size {BIG} NOT NULL,
+        updated_utc_ns {BIG} NOT NULL);
+    CREATE TABLE alarms (id {SERIAL}, kind TEXT NOT NULL, source TEXT NOT NULL,
+        detail TEXT NOT NULL, raised_utc_ns {BIG} NOT NULL, cleared_utc_ns {BIG});
+    CREATE INDEX alarms_open ON alarms (cleared_utc_ns, source);
+    """,
+    # 5: protocol v2: the head of every entry chain (docs/protocol.md §7.1.1), advanced with
     # each linked event in the transaction that appends it
     """
     CREATE TABLE chains (chain TEXT PRIMARY KEY, n {BIG} NOT NULL, last_index {BIG} NOT NULL,

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from collector.settings import WitnessSettings
 from notary_core import merkle
 from notary_core.bundle import BUNDLE_CONTENT_TYPE, parse_bundle
 from notary_core.checkpoint import Checkpoint
 from notary_core.evidence import Trust, Verdict, verify_bundle
 from notary_core.records import CanFrame, decode
-from tests.access.world import SEC, VEHICLE, World, tp, world
+from tests.access.world import ORIGIN, SEC, VEHICLE, World, log_key, tp, world
+from tests.infra.witness import witness_process
 from verifier.cli import load_trust
 from verifier.cli import main as verify_main
 
@@ -35,10 +38,22 @@ async def _granted(w: World) -> str:
     return g.jti
 
 
+@pytest.fixture
+def witnesses(tmp_path: Path) -> Iterator[tuple[WitnessSettings, ...]]:
+    """Two witness processes over HTTP, pinned to the log key of the world in tmp_path."""
+    logs = {ORIGIN: [log_key(tmp_path)]}
+    with (
+        witness_process(tmp_path / "w1", "witness.test/w1", logs) as w1,
+        witness_process(tmp_path / "w2", "witness.test/w2", logs) as w2,
+    ):
+        yield tuple(WitnessSettings(x.url, x.verifier.vkey) for x in (w1, w2))
+
+
+@pytest.mark.integration
 async def test_bundle_from_the_endpoint_verifies_ok(
-    tmp_path: Path, shared_data: Path, store_url: str
+    tmp_path: Path, shared_data: Path, store_url: str, witnesses: tuple[WitnessSettings, ...]
 ) -> None:
-    async with world(tmp_path, shared_data, store=store_url) as w:
+    async with world(tmp_path, shared_data, store=store_url, witnesses=witnesses) as w:
         await _granted(w)
         early = await w.call("insurer", "POST", "/v1/evidence", w.evidence_body())
         assert early.status_code == 503, early.text
@@ -50,8 +65,10 @@ async def test_bundle_from_the_endpoint_verifies_ok(
         trust_doc = await w.ok("insurer", "GET", "/v1/trust")
         (tmp_path / "trust.json").write_text(json.dumps(trust_doc))
         (tmp_path / "b.vnb").write_bytes(r.content)
+        assert trust_doc["witness_quorum"] == 2  # the collector's word; pin your own
         t = verify_bundle(r.content, load_trust(tmp_path / "trust.json"))
         assert t.verdict is Verdict.OK, t.to_dict()
+        assert t.summary["witnesses"] == ["witness.test/w1", "witness.test/w2"]
         assert verify_main([str(tmp_path / "b.vnb"), "--trust", str(tmp_path / "trust.json")]) == 0
         b = parse_bundle(r.content).bundle
         ids = {decode(d.record).body.can_id for x in b.batches for d in x.disclosed  # type: ignore[union-attr]
@@ -61,6 +78,8 @@ async def test_bundle_from_the_endpoint_verifies_ok(
         assert set(b.views["signals"]) == {"WHEEL_SPEED_FL", "BRAKE_PRESSED"}
         assert b.views["event"]["label"] == "hard brake"
         # the EXPORT is in the owner's access log, with a proof at the latest checkpoint
+        # (the witnessed one: with witnesses, the owner sees an entry once it is cosigned)
+        await w.publish()
         log = await w.ok("owner", "GET", f"/v1/vehicles/{VEHICLE}/access-log")
         actions = [e["action"] for e in log["entries"]]
         assert actions[:3] == ["EXPORT", "GRANT", "REQUEST"]  # newest first

@@ -52,8 +52,9 @@ async def test_pages_cover_the_window_once_and_match_the_bundle(
         await w.anchor()
         b = parse_bundle(await _bundle(w, body)).bundle
         start, end = body["window_start_ns"], body["window_end_ns"]
+        # the bundle also proves its boundary records (protocol §12.3): compare the window
         proven = [(decode(d.record).seq, d.leaf_index) for x in b.batches for d in x.disclosed
-                  if start <= decode(d.record).utc_ns <= end]  # not the boundary records  # fmt: skip
+                  if start <= decode(d.record).utc_ns <= end]  # fmt: skip
         assert [(r["seq"], r["leaf_index"]) for r in got] == proven
         # Every page is a READ entry in the owner's access log.
         log = await w.ok("owner", "GET", f"/v1/vehicles/{VEHICLE}/access-log")

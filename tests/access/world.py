@@ -22,10 +22,11 @@ from collector.api.app import create_app
 from collector.api.signatures import sign_request
 from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchor, Anchorer, Found, Head, Mined
-from collector.log.checkpoints import checkpoint_now
-from collector.settings import AccessSettings, Settings, write_key
+from collector.log.witnesses import Witnessing
+from collector.settings import AccessSettings, Settings, WitnessSettings, write_key
 from collector.store.base import Store
 from notary_core import anchoring, grant
+from notary_core.checkpoint import NoteSigner
 from notary_core.records import decode
 from tests.collector.fleet import Device, load_can_records
 
@@ -113,12 +114,24 @@ class World:
         return r.json()
 
     async def anchor(self) -> None:
-        """Checkpoint the log and anchor it: sent, mined and final (1 confirmation)."""
-        await checkpoint_now(self.store, self.settings.note_signer(), self.settings.origin,
-                             time.time_ns())  # fmt: skip
+        """Publish a checkpoint of the log (`publish`) and anchor it: sent, mined and final
+        (1 confirmation)."""
+        await self.publish()
         anchorer = Anchorer(self.store, self.chain, confirmations=1)
         await anchorer.tick(time.time_ns())
         await anchorer.tick(time.time_ns())
+
+    async def publish(self) -> None:
+        """Sign a checkpoint, and have the witnesses cosign it if any are configured."""
+        await self.app.state.checkpoint_signer.sign_if_grown(time.time_ns())
+        if self.settings.witness:
+            clients = self.settings.witness_clients()
+            try:
+                rounds = Witnessing(self.store, clients, self.settings.witness_quorum)
+                assert await rounds.tick(time.time_ns()) is not None, "not witnessed"
+            finally:
+                for client in clients:
+                    await client.close()
 
     def grant(self, issuer: str, grantee: str, **changes: Any) -> grant.Grant:
         now = int(time.time())
@@ -145,21 +158,35 @@ class World:
 
 
 ROLES = ("operator", "owner", "other_owner", "insurer", "adjuster", "court")
+ORIGIN = "collector.test/vnotary/log"
+
+
+def log_key(tmp: Path) -> str:
+    """The log's verifier key of the world that `world(tmp, ...)` will build (made now)."""
+    if not (tmp / "collector.key").exists():
+        write_key(tmp / "collector.key")
+    key = serialization.load_pem_private_key((tmp / "collector.key").read_bytes(), None)
+    assert isinstance(key, ed25519.Ed25519PrivateKey)
+    return NoteSigner(ORIGIN.split("/", maxsplit=1)[0], key).verifier.vkey
 
 
 @asynccontextmanager
 async def world(
-    tmp: Path, shared_data: Path, n_batches: int = 4, store: str | None = None
-) -> AsyncIterator[World]:
+    tmp: Path, shared_data: Path, n_batches: int = 4, store: str | None = None,
+    witnesses: tuple[WitnessSettings, ...] = (),
+) -> AsyncIterator[World]:  # fmt: skip
     """Vehicle, device, owner (for all time), other owner (no binding), parties registered;
-    `n_batches` one-second batches of the real trace ingested; SQLite unless `store` says."""
-    write_key(tmp / "collector.key")
+    `n_batches` one-second batches of the real trace ingested; SQLite unless `store` says;
+    checkpoints published by a quorum of all `witnesses` if any (their key: `log_key`)."""
+    if not (tmp / "collector.key").exists():
+        write_key(tmp / "collector.key")
     keys = {r: ed25519.Ed25519PrivateKey.generate() for r in ROLES}
     settings = Settings(
         store=store or f"sqlite:///{tmp / 'c.db'}", key_file=str(tmp / "collector.key"),
-        origin="collector.test/vnotary/log",
+        origin=ORIGIN,
         access=AccessSettings(operator_keys=(raw_pub(keys["operator"]),),
                               dbc=str(shared_data / DBC), retry_after_s=1),
+        witness=witnesses, witness_quorum=len(witnesses),
     )  # fmt: skip
     app = create_app(settings)
     async with app.router.lifespan_context(app):

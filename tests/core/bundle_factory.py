@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from notary_core import batch, bundle, checkpoint, cose, grant, header, logleaf, merkle
+from notary_core import batch, bundle, checkpoint, cose, grant, header, logleaf, merkle, witness
 from notary_core import records as r
 from notary_core.evidence import Trust
 
@@ -37,6 +37,11 @@ class World:
     owner: ed25519.Ed25519PrivateKey = field(default_factory=lambda: _key(4))
     insurer: ed25519.Ed25519PrivateKey = field(default_factory=lambda: _key(5))
     adjuster: ed25519.Ed25519PrivateKey = field(default_factory=lambda: _key(6))
+    witnesses: tuple[witness.WitnessSigner, ...] = field(
+        default_factory=lambda: tuple(
+            witness.WitnessSigner(f"witness.example/w{i}", _key(20 + i)) for i in (1, 2, 3)
+        )
+    )
     leaves: list[bytes] = field(default_factory=list)
     batches: list[tuple[batch.SealedBatch, list[bytes], int]] = field(default_factory=list)
 
@@ -44,11 +49,16 @@ class World:
         self.leaves.append(leaf)
         return len(self.leaves) - 1
 
-    def trust(self) -> Trust:
+    def trust(self, quorum: int = 2, witnesses: bool = True) -> Trust:
+        """Pinned: the log and collector keys, and (by default) the three witnesses with a
+        quorum of two; `build` has the first two cosign."""
         return Trust(
             log_vkeys=frozenset({self.log_key.verifier.vkey}),
             collector_keys=frozenset({self.collector.public.spki()}),
-        )
+            witnesses=frozenset(w.verifier.vkey for w in self.witnesses) if witnesses
+            else frozenset(),
+            witness_quorum=quorum if witnesses else 0,
+        )  # fmt: skip
 
 
 def batch_records(seq: int, per_batch: int) -> list[bytes]:
@@ -167,6 +177,7 @@ def build(
     issued: int = T0 + 2 * 86400 * SEC,
     anchored: bool = True,
     select: slice = slice(None),
+    cosigners: tuple[int, ...] = (0, 1),
 ) -> bytes:
     """Log the grant(s), checkpoint, disclose, sign: a bundle as the collector would issue."""
     if grants is None:
@@ -196,6 +207,8 @@ def build(
     tree = merkle.MerkleTree([merkle.hash_leaf(x) for x in leaves])
     cp = checkpoint.Checkpoint(ORIGIN, tree.size, tree.root)
     note = checkpoint.sign_checkpoint(cp, [w.log_key])
+    note = witness.add_signatures(note, [w.witnesses[i].cosign(cp.body(), T0 // SEC + 3 * 86400)
+                                         for i in cosigners])  # fmt: skip
 
     def entry(i: int) -> bundle.LoggedEntry:
         return bundle.LoggedEntry(leaves[i], i, tuple(tree.inclusion_proof(i)))

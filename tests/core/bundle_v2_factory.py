@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from notary_core import batch, bundle, checkpoint, cose, grant, header, heads, logleaf, merkle
+from notary_core import witness
 from notary_core import records as r
 from notary_core.evidence import Trust
 from tests.core.bundle_factory import DEVICE, ORIGIN, SEC, T0, VEHICLE, _key, batch_records
@@ -56,11 +57,27 @@ class World2:
     adjuster: Any = field(default_factory=lambda: _key(6))
     log: Log = field(default_factory=Log)
     batches: list[tuple[batch.SealedBatch, list[bytes], int]] = field(default_factory=list)
+    witnesses: tuple[witness.WitnessSigner, ...] = field(
+        default_factory=lambda: tuple(
+            witness.WitnessSigner(f"witness.example/w{i}", _key(20 + i)) for i in (1, 2, 3)
+        )
+    )
 
-    def trust(self) -> Trust:
+    def trust(self, quorum: int = 2, witnesses: bool = True) -> Trust:
+        """Pinned: the log and collector keys and (by default) the three witnesses with a
+        quorum of two; `parts` has the first two cosign (§7.2, §12.3 trust.root)."""
         return Trust(
             log_vkeys=frozenset({self.log_key.verifier.vkey}),
             collector_keys=frozenset({self.collector.public.spki()}),
+            witnesses=frozenset(w.verifier.vkey for w in self.witnesses) if witnesses
+            else frozenset(),
+            witness_quorum=quorum if witnesses else None,
+        )  # fmt: skip
+
+    def cosign(self, note: bytes, cosigners: tuple[int, ...] = (0, 1)) -> bytes:
+        body = note[: note.index(b"\n\n") + 1]
+        return witness.add_signatures(
+            note, [self.witnesses[i].cosign(body, T0 // SEC + 3 * 86400) for i in cosigners]
         )
 
     def thumb(self, key: Any) -> str:
@@ -171,6 +188,7 @@ def parts(
     issued: int = T0 + 2 * 86400 * SEC,
     anchored: bool = True,
     event: tuple[int, str] | None = (T0 + 2 * SEC, "hard braking"),
+    cosigners: tuple[int, ...] = (0, 1),
 ) -> Parts:
     """Log the grant(s) (unless given as already logged), checkpoint, disclose: the parts of
     a bundle as an honest collector builds them."""
@@ -179,6 +197,7 @@ def parts(
         for token in grants:
             log_grant(w, token)
     note, tree = w.log.checkpoint(w.log_key)
+    note = w.cosign(note, cosigners)
     size = tree.size
     idx = w.log.index
     dev_value, dev_sib = idx.prove(heads.device_key(DEVICE))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -28,9 +29,11 @@ def test_valid_bundle_is_ok_with_pinned_trust(world: World) -> None:
     t = verify_bundle(data, world.trust())
     assert t.verdict is Verdict.OK, t.to_dict()
     assert t.summary["disclosed_records"] > 0
+    assert t.summary["witnesses"] == ["witness.example/w1", "witness.example/w2"]
     assert {c.name for c in t.checks} >= {
         "bundle.signature",
         "checkpoint.signature",
+        "witnesses.quorum",
         "anchor.matches_checkpoint",
         "device.enrolment",
         "batches.signatures",
@@ -60,6 +63,47 @@ def test_without_trust_root_the_verdict_is_inconclusive(world: World) -> None:
 
 def _at_head(a: bundle.AnchorRef) -> anchoring.ChainView:
     return anchoring.ChainView(anchoring.V2, anchoring.Head(a.tree_size, a.root))
+
+
+def test_pinned_keys_without_a_witness_quorum_or_a_chain_are_inconclusive(world: World) -> None:
+    """§12.1: the log and collector keys alone do not rule out a second history."""
+    t = verify_bundle(build(world), world.trust(witnesses=False))
+    assert t.verdict is Verdict.INCONCLUSIVE and t.reasons == []
+    (root,) = [c for c in t.checks if c.name == "trust.root"]
+    assert root.status is Status.UNDECIDED and root.reason == "UNTRUSTED"
+
+
+def test_the_witness_quorum_is_counted_over_distinct_pinned_witnesses(world: World) -> None:
+    def quorum(t: evidence.Transcript) -> evidence.Check:
+        return next(c for c in t.checks if c.name == "witnesses.quorum")
+
+    one = verify_bundle(build(world, cosigners=(0,)), world.trust())
+    assert one.verdict is Verdict.INCONCLUSIVE and quorum(one).reason == "QUORUM_NOT_MET"
+    assert "1 of the 2" in quorum(one).detail
+    three = verify_bundle(build(world, cosigners=(0, 1, 2)), world.trust(quorum=3))
+    assert three.verdict is Verdict.OK and len(three.summary["witnesses"]) == 3
+    twice = verify_bundle(build(world, cosigners=(0, 0)), world.trust())
+    assert quorum(twice).reason == "QUORUM_NOT_MET"  # one witness twice is one witness
+    unpinned = replace(world.trust(), witnesses=frozenset({world.witnesses[2].verifier.vkey}),
+                       witness_quorum=1)  # fmt: skip
+    assert verify_bundle(build(world), unpinned).verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_forged_cosignature_fails(world: World) -> None:
+    data = build(world)
+
+    def forge(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+        note = b.checkpoint.decode()
+        w2 = world.witnesses[1].name
+        line = next(x for x in note.splitlines() if x.startswith(f"\u2014 {w2} "))
+        blob = bytearray(base64.b64decode(line.split(" ")[2]))
+        blob[-1] ^= 1
+        forged = f"\u2014 {w2} {base64.b64encode(bytes(blob)).decode()}"
+        return replace(b, checkpoint=note.replace(line, forged).encode())
+
+    t = verify_bundle(_edit(data, world, forge), world.trust())
+    assert t.verdict is Verdict.FAIL and t.reasons == ["BAD_SIGNATURE"]
+    assert "witness.example/w2" in next(c for c in t.checks if c.name == "witnesses.quorum").detail
 
 
 def test_chain_lookup_confirms_or_refutes(world: World) -> None:
@@ -329,3 +373,27 @@ def test_what_is_not_a_bundle_is_unreadable_never_fail(world: World) -> None:
         assert t.verdict is Verdict.UNREADABLE and t.reasons == ["UNREADABLE"], data[:16]
     t = verify_bundle(bundle.MAGIC + b"\x03" + v1, Trust())
     assert t.verdict is Verdict.FAIL and t.reasons == ["UNSUPPORTED_VERSION"]
+
+
+def test_a_second_history_gets_no_ok_offline(world: World) -> None:
+    """The issue's rewrite, as a verifier meets it: the EXPORT leaf replaced, the tree
+    recomputed and signed by the log key, at the same size. Without cosignatures it is
+    INCONCLUSIVE; with the honest checkpoint's cosignatures copied onto it, it FAILs."""
+
+    def export(detail: str) -> bytes:
+        return logleaf.AccessEvent(logleaf.AccessAction.EXPORT, VEHICLE, "insurer", "g-1", T0,
+                                   T0 + 10 * SEC, T0 + SEC, detail).to_leaf()  # fmt: skip
+
+    honest = bundle.parse_bundle(build(world, extra_leaves=(export("b-0"),))).bundle
+    forged = bundle.parse_bundle(build(world, extra_leaves=(export("gone"),), cosigners=()))
+    forged_b = forged.bundle
+    (a, b) = (checkpoint.Checkpoint.parse_body(x.checkpoint.split(b"\n\n")[0] + b"\n")
+              for x in (honest, forged_b))  # fmt: skip
+    assert a.size == b.size and a.root != b.root  # one size, two histories
+    inconclusive = verify_bundle(forged_b.sign(world.collector), world.trust())
+    assert inconclusive.verdict is Verdict.INCONCLUSIVE
+    assert "QUORUM_NOT_MET" in {c.reason for c in inconclusive.checks}
+    lines = honest.checkpoint.decode().split("\n\n", 1)[1].splitlines(keepends=True)[1:]
+    moved = replace(forged_b, checkpoint=forged_b.checkpoint + "".join(lines).encode())
+    t = verify_bundle(moved.sign(world.collector), world.trust())
+    assert t.verdict is Verdict.FAIL and t.reasons == ["BAD_SIGNATURE"]

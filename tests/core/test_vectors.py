@@ -26,6 +26,7 @@ from notary_core import (
     merkle,
     receipt,
     smt,
+    witness,
 )
 from notary_core import records as r
 from notary_core.errors import BadData
@@ -294,3 +295,27 @@ def test_bundle_v2_vectors() -> None:
             case["verdict"], case["reasons"]), case["id"]  # fmt: skip
         verdicts.add(case["verdict"])
     assert verdicts == {"FAIL", "UNREADABLE"}
+
+
+def test_witness_vectors() -> None:
+    doc = load("witness.json")
+    log = checkpoint.NoteVerifier.from_vkey(doc["log_verifier_key"])
+    wv = witness.WitnessVerifier.from_vkey(doc["witness_verifier_key"])
+    note, cosigned = doc["note"].encode(), doc["cosigned_note"].encode()
+    cp = checkpoint.open_checkpoint(cosigned, [log])
+    assert witness.cosigned_message(cp.body(), doc["timestamp"]).decode() == doc["signed_message"]
+    (got,) = witness.require_quorum(cosigned, [wv], 1)
+    assert (got.timestamp, got.line) == (doc["timestamp"], doc["cosignature_line"])
+    assert witness.add_signatures(note, [doc["cosignature_line"]]) == cosigned
+    seed = bytes.fromhex(doc["witness_private_key"])
+    signer = witness.WitnessSigner(wv.name, ed25519.Ed25519PrivateKey.from_private_bytes(seed))
+    assert signer.cosign(cp.body(), doc["timestamp"]) == doc["cosignature_line"]
+    req = witness.AddCheckpoint.parse(doc["add_checkpoint"]["body"].encode())
+    assert req.encode().decode() == doc["add_checkpoint"]["body"] and req.note == note
+    old = doc["add_checkpoint"]
+    merkle.verify_consistency(old["old_size"], cp.size, bytes.fromhex(old["old_root"]), cp.root,
+                              req.proof)  # fmt: skip
+    for case in doc["invalid"]:
+        with pytest.raises(BadData) as err:
+            witness.require_quorum(case["note"].encode(), [wv], 1)
+        assert str(err.value.reason) == case["reason"], case["id"]

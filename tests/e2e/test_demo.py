@@ -34,11 +34,15 @@ def test_demo_runs_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     for step in range(1, 10):
         assert f" {step}. " in out, f"step {step} did not report progress"
     assert "verdict: OK" in out
+    assert "checkpoint cosigned by 2 pinned witnesses: witness.insurer.demo/w1, " \
+        "witness.owners.demo/w1" in out  # fmt: skip
+    assert "ADVANCED: first head" in out  # the monitor's round over the demo's log
     evidence = work / "evidence"
     data = (evidence / "bundle.vnb").read_bytes()
     # Verify independently of the demo's own verification, offline with the pinned trust.
     t = verify_bundle(data, load_trust(evidence / "trust.json"))
     assert t.verdict is Verdict.OK, json.dumps(t.to_dict(), indent=1)[:3000]
+    assert len(t.summary["witnesses"]) == 2  # offline, the witnesses' quorum is what holds
     b = bundle.parse_bundle(data).bundle
     assert b.request.window_end_ns - b.request.window_start_ns == 60 * 10**9
     streams = set()
@@ -54,6 +58,7 @@ def test_demo_runs_end_to_end(shared_data: Path, tmp_path: Path) -> None:
     assert set(b.views["signals"]) >= {"SPEED", "BRAKE_PRESSURE"}
     report = (evidence / "report.html").read_text()
     assert "<svg" in report and "hardest braking" in report
+    assert "witnesses.quorum" in report and "witness.owners.demo/w1" in report
     # Every process the demo started is gone.
     leftover = subprocess.run(
         ["pgrep", "-f", str(work)], capture_output=True, text=True, check=False

@@ -19,7 +19,7 @@ from tests.conftest import SHARED_DATA
 from tests.infra.mqtt_broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = SHARED_DATA
+DATA = SHARED_DATA  # ../shared/data, or VNOTARY_SHARED_DATA (a worktree elsewhere)
 RAV4 = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
 GIULIA = DATA / "can" / "recan_alfa_romeo_giulia_exp3.log"
 

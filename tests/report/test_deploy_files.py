@@ -140,3 +140,58 @@ def test_docs_cover_the_three_jobs() -> None:
     for must in ("fleet_ca.py sign-device", "vnotary collector device add", "80-can0.network",
                  "docker compose", "confirmations", "vnotary report"):  # fmt: skip
         assert must in text, must
+
+
+def _analyze(tmp_path: Path, *units: Path) -> None:
+    """systemd's own verifier, where systemd exists, on copies running this checkout's vnotary."""
+    if not shutil.which("systemd-analyze"):
+        return
+    venv = Path(shutil.which("vnotary") or ROOT / ".venv/bin/vnotary")
+    copies = []
+    for u in units:
+        (tmp_path / u.name).write_text(u.read_text().replace("/opt/vnotary/bin/vnotary", str(venv)))
+        copies.append(str(tmp_path / u.name))
+    done = subprocess.run(["systemd-analyze", "verify", *copies], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.stderr == ""
+
+
+def test_witness_unit_serves_the_configured_witness_and_is_hardened(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from notary_core.checkpoint import NoteSigner
+    from witness.config import WitnessConfig
+
+    u = unit(ROOT / "deploy" / "witness" / "vnotary-witness.service")
+    svc = u["Service"]
+    assert svc["ExecStart"] == [
+        "/opt/vnotary/bin/vnotary witness serve --config "
+        "/etc/vnotary-witness/witness.toml --host 127.0.0.1 --port 8090"
+    ]
+    assert svc["Restart"] == ["always"] and svc["User"] == ["vnotary-witness"]
+    for key in ("ProtectSystem", "NoNewPrivileges", "PrivateDevices", "RestrictSUIDSGID"):
+        assert svc[key] in (["strict"], ["yes"]), key
+    assert svc["ReadWritePaths"] == ["/var/lib/vnotary-witness"]
+    _analyze(tmp_path, ROOT / "deploy" / "witness" / "vnotary-witness.service")
+    # The example config is what the witness loads, once it names a real log key.
+    example = (ROOT / "deploy" / "witness" / "witness.toml").read_text()
+    vkey = NoteSigner("collector.example", ed25519.Ed25519PrivateKey.generate()).verifier.vkey
+    fake = example.split('vkeys = ["', 1)[1].split('"', 1)[0]
+    (tmp_path / "witness.toml").write_text(example.replace(fake, vkey))
+    cfg = WitnessConfig.load(tmp_path / "witness.toml")
+    assert list(cfg.logs) == ["collector.example/vnotary/log"]
+    assert str(cfg.db) == "/var/lib/vnotary-witness/witness.db"
+
+
+def test_monitor_timer_runs_one_round_and_an_alarm_fails_the_unit(tmp_path: Path) -> None:
+    svc = unit(ROOT / "deploy" / "monitor" / "vnotary-monitor.service")["Service"]
+    (cmd,) = svc["ExecStart"]
+    assert cmd.startswith("/opt/vnotary/bin/vnotary monitor ") and cmd.endswith(" --once")
+    assert "--state /var/lib/vnotary-monitor" in cmd and "--trust " in cmd
+    assert svc["Type"] == ["oneshot"] and svc["SuccessExitStatus"] == ["3"]  # 1 (alarm) fails
+    timer = unit(ROOT / "deploy" / "monitor" / "vnotary-monitor.timer")
+    assert timer["Timer"]["Unit"] == ["vnotary-monitor.service"]
+    assert timer["Timer"]["Persistent"] == ["true"]
+    assert timer["Install"]["WantedBy"] == ["timers.target"]
+    _analyze(tmp_path, ROOT / "deploy" / "monitor" / "vnotary-monitor.service",
+             ROOT / "deploy" / "monitor" / "vnotary-monitor.timer")  # fmt: skip

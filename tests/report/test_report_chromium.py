@@ -33,7 +33,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     raw, w, event = build_rich(purpose=f"claim {HOSTILE}")
     (tmp / "claim.vnb").write_bytes(raw)
     trust = {"version": 1, "log_vkeys": [w.log_key.verifier.vkey],
-             "collector_keys": [base64.b64encode(w.collector.public.spki()).decode()]}  # fmt: skip
+             "collector_keys": [base64.b64encode(w.collector.public.spki()).decode()],
+             "witnesses": [x.verifier.vkey for x in w.witnesses], "witness_quorum": 2}  # fmt: skip
     (tmp / "trust.json").write_text(json.dumps(trust))
     out = tmp / "report.html"
     code = main(["report", str(tmp / "claim.vnb"), "-o", str(out), "--trust",
@@ -68,8 +69,9 @@ def test_dom_has_map_and_plots_with_data(report: Report) -> None:
 def test_dom_lists_checks_chain_grant_and_limitations(report: Report) -> None:
     dom = report.rendered.dom
     checks = re.search(r'<table id="checks">.*?</table>', dom, re.S)
-    assert checks and checks.group(0).count("<tr>") == 14  # header + 13 checks
-    assert checks.group(0).count('class="pass"') == 13
+    assert checks and checks.group(0).count("<tr>") == 15  # header + 14 checks
+    assert checks.group(0).count('class="pass"') == 14
+    assert "witnesses.quorum" in checks.group(0) and "witness.example/w2" in checks.group(0)
     batches = re.search(r'<table id="batches">.*?</table>', dom, re.S)
     assert batches and batches.group(0).count("<tr>") > 30
     assert re.search(r'<table id="counters">.*?<td>can0</td><td>\+\d+</td>', dom, re.S)

@@ -31,6 +31,8 @@ def trust_file(tmp: Path, w: World, contract: tuple[int, str] | None = None) -> 
         "version": 1,
         "log_vkeys": [w.log_key.verifier.vkey],
         "collector_keys": [base64.b64encode(w.collector.public.spki()).decode()],
+        "witnesses": [x.verifier.vkey for x in w.witnesses],
+        "witness_quorum": 2,
     }
     if contract:
         doc["anchor_contracts"] = [{"chain_id": contract[0], "address": contract[1]}]
@@ -59,6 +61,46 @@ def test_exit_codes_and_transcript(tmp_path: Path) -> None:
     proc = verify(str(bad), "--trust", str(trust_file(tmp_path, w)))
     assert proc.returncode == 1 and "verdict: FAIL" in proc.stdout
     assert verify(str(tmp_path / "missing.vnb")).returncode == 4
+    assert "cosigned by 2 pinned witnesses: witness.example/w1, witness.example/w2" in verify(
+        str(good), "--trust", str(trust_file(tmp_path, w))).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: {}, "pins nothing"),
+        (lambda d: d | {"witness": d["witnesses"]}, "unknown key(s) witness"),
+        (lambda d: d | {"witness_quorum": 4}, "witness_quorum must be 1..3"),
+        (lambda d: d | {"witness_quorum": 0}, "witness_quorum must be 1..3"),
+        (lambda d: d | {"witness_quorum": "2"}, "must be an integer"),
+        (lambda d: d | {"witnesses": [d["log_vkeys"][0]]}, "witnesses:"),
+        (lambda d: {"log_vkeys": d["log_vkeys"], "witness_quorum": 1}, "1..0"),
+    ],
+)
+def test_a_trust_file_that_says_something_odd_is_refused(
+    tmp_path: Path, edit: object, message: str
+) -> None:
+    w = make_world()
+    good = tmp_path / "good.vnb"
+    good.write_bytes(build(w))
+    path = trust_file(tmp_path, w)
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))  # type: ignore[operator]
+    proc = verify(str(good), "--trust", str(path))
+    assert proc.returncode == 4 and message in proc.stderr, proc.stderr
+
+
+def test_pinned_keys_without_witnesses_leave_an_offline_bundle_inconclusive(
+    tmp_path: Path,
+) -> None:
+    w = make_world()
+    good = tmp_path / "good.vnb"
+    good.write_bytes(build(w))
+    path = trust_file(tmp_path, w)
+    doc = json.loads(path.read_text())
+    del doc["witnesses"], doc["witness_quorum"]
+    path.write_text(json.dumps(doc))
+    proc = verify(str(good), "--trust", str(path))
+    assert proc.returncode == 3 and "trust.root [UNTRUSTED]" in proc.stdout
 
 
 @pytest.mark.integration

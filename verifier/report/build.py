@@ -105,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", help="the evidence bundle file")
     p.add_argument("-o", "--output", help="the HTML file to write (default: BUNDLE.html)")
-    p.add_argument("--trust", help="JSON file of pinned log keys, collector keys and contracts")
+    p.add_argument(
+        "--trust", help="JSON file of pinned witness keys and quorum, log and collector keys, "
+        "contracts",
+    )  # fmt: skip
     p.add_argument("--rpc", help="EVM JSON-RPC URL: also confirm the anchor on chain")
     p.add_argument(
         "--confirmations", type=int, default=DEFAULT_CONFIRMATIONS,

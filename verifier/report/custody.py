@@ -22,7 +22,11 @@ def anchor(d: ReportData) -> str:
         cp_rows = [("tree size", cp.size), ("root", cp.root.hex())]
     except BadData as exc:
         cp_rows = [("checkpoint", f"unreadable: {exc.message}")]
+    quorum = next((c for c in d.transcript.checks if c.name == "witnesses.quorum"), None)
+    witnessed = ("not checked (no witness keys pinned with --trust)" if quorum is None
+                 else f"{quorum.status}: {quorum.detail or quorum.reason}")  # fmt: skip
     log = kv([("log origin", b.log_origin), ("log key", b.log_vkey), *cp_rows,
+              ("witness cosignatures", witnessed),
               ("collector key sha256", hashlib.sha256(b.collector_key).hexdigest())],
              mono=("log key", "root", "collector key sha256"))  # fmt: skip
     a = b.anchor
@@ -43,8 +47,9 @@ def anchor(d: ReportData) -> str:
         chain = f'<div id="anchor">{chain}</div>'
     return (f"<h2>7. Transparency log and anchor</h2><p>The batch headers, the device's "
             "enrolment and the grants are leaves of the collector's append-only log; the "
-            "checkpoint below commits to all of them and is itself written to a public chain, "
-            f"which fixes the latest time the data can have existed.</p>{log}"
+            "checkpoint below commits to all of them; independent witnesses cosign it only "
+            "after checking the log never rewrote what they saw before, and it is written to "
+            f"a public chain, which fixes the latest time the data can have existed.</p>{log}"
             f"<h3>Anchor</h3>{chain}")  # fmt: skip
 
 

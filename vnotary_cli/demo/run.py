@@ -1,13 +1,15 @@
 """`vnotary demo`: the whole job on one machine, with the real RAV4 drive, in a few minutes.
 
 1. starts mosquitto (mTLS, per-device ACL) and an anvil node on free ports, creates a fleet
-   CA, provisions a device, deploys the anchor contract, starts the collector (SQLite);
+   CA, provisions a device, deploys the anchor contract, starts two independent witnesses
+   and the collector (SQLite), which publishes a checkpoint only with both cosignatures;
 2. plays the drive as a vehicle would: CAN through a serial slcan adapter on a pty, IMU and
    GNSS through the firmware-bridge board simulator on a second pty;
 3. runs the edge agent until the drive is delivered and anchored;
 4. registers an owner and an insurer; the insurer asks for the 60 s around the hardest
    braking, for speed, brake and GNSS only; the owner grants it; the insurer downloads it;
-5. verifies the bundle (`vnotary verify --rpc`) and writes the evidence report;
+5. verifies the bundle (`vnotary verify --rpc`, the witnesses' quorum pinned) and writes
+   the evidence report; runs one round of `vnotary monitor` over the collector's log;
 6. prints where everything is and stops every process it started.
 """
 
@@ -29,6 +31,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from vnotary_cli.demo.access import Api, find_hardest_braking, grant_and_download
 from vnotary_cli.demo.stack import REPO, DemoError, Stack, free_port, port_open, wait_until
+from vnotary_cli.demo.witnesses import (
+    QUORUM,
+    collector_tables,
+    log_vkey,
+    monitor_once,
+    pinned_trust,
+    start_witnesses,
+)
 
 ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
 FLEET_CA = REPO / "deploy" / "pki" / "fleet_ca.py"
@@ -38,6 +48,7 @@ DEVICE = "edge-rav4"
 TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
 DBC = "dbc/toyota_rav4_2017_pt_generated.dbc"
 VEHICLE = "vin-2T3RFREV7HW000001"
+ORIGIN = "demo.vnotary.local/log"
 # What the insurer asks for: speed (0x0B4 SPEED), brake (0x224 BRAKE_MODULE) and GNSS.
 SCOPE = ["can0#0b4", "can0#224", "gnss"]
 SIGNALS = ["SPEED", "BRAKE_PRESSURE", "BRAKE_PRESSED"]
@@ -196,10 +207,17 @@ def start_collector(
     stack: Stack, w: Path, files: dict[str, Path], broker_port: int, rpc_url: str,
     contract: str, steps: Steps, data_dbc: Path, operator: ed25519.Ed25519PrivateKey,
 ) -> dict[str, Any]:  # fmt: skip
-    steps.step("collector on its embedded defaults (SQLite), anchoring every 2 s")
     c = w / "collector"
     c.mkdir()
     stack.run("collector-keygen", "collector", "keygen", "--out", str(c / "collector.key"))
+    steps.step("two independent witnesses (an insurer's, an owners' association's), each "
+               "pinning the log's key")  # fmt: skip
+    witnesses = start_witnesses(stack, w, ORIGIN, log_vkey(c / "collector.key", ORIGIN))
+    for x in witnesses:
+        steps.note(f"{x.name} at {x.url}")
+    quorum, tables = collector_tables(witnesses)
+    steps.step(f"collector on its embedded defaults (SQLite), publishing a checkpoint once "
+               f"{QUORUM} witnesses cosigned it, anchoring every 2 s")  # fmt: skip
     (c / "eth.key").write_text(DEV_CHAIN_KEY + "\n")
     key = serialization.load_pem_private_key((c / "collector.key").read_bytes(), None)
     public_pem = key.public_key().public_bytes(
@@ -210,8 +228,9 @@ def start_collector(
     config = c / "collector.toml"
     config.write_text(f"""store = "sqlite:///{c / "collector.db"}"
 key_file = "collector.key"
-origin = "demo.vnotary.local/log"
+origin = "{ORIGIN}"
 checkpoint_interval_s = 1.0
+{quorum}{tables}
 
 [mqtt]
 host = "127.0.0.1"
@@ -239,7 +258,7 @@ retry_after_s = 1
     if proc.popen.poll() is not None:
         raise DemoError(f"the collector exited at start\n{proc.tail()}")
     return {"config": config, "dir": c, "public_pem": c / "collector.pub", "proc": proc,
-            "api_port": api_port}  # fmt: skip
+            "api_port": api_port, "witnesses": witnesses}  # fmt: skip
 
 
 def write_agent_config(
@@ -327,7 +346,8 @@ def finish(
     )  # fmt: skip
     steps.note(f"bundle: {bundle.stat().st_size:,} bytes under grant {grant_id}")
     trust = out / "trust.json"
-    trust.write_text(json.dumps(api.get("/v1/trust"), indent=2))
+    trust.write_text(json.dumps(pinned_trust(api.get("/v1/trust"), collector["witnesses"]),
+                                indent=2))  # fmt: skip
 
     steps.step("verify the bundle against the chain, and write the evidence report")
     # --collector: the log grew (and was anchored again) since the bundle's checkpoint; the
@@ -342,12 +362,17 @@ def finish(
     if not verify.startswith("verdict: OK"):
         raise DemoError("the bundle did not verify OK (see above)")
 
+    steps.step("one round of the monitor: log signature, witness quorum, append-only")
+    seen = monitor_once(stack, w, f"http://127.0.0.1:{collector['api_port']}", trust)
+    print("\n".join(f"{'':12}{line}" for line in seen.strip().splitlines()), flush=True)
+
     steps.step("done: every process the demo started is being stopped")
     print(
         f"""
   bundle  {bundle}
-  trust   {trust}
+  trust   {trust}  (the witnesses' keys and a quorum of {QUORUM} pinned)
   report  {report}
+  monitor {w / "monitor"}
   logs    {w / "logs"}
 
   check it yourself:
