@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps test check fmt lint typecheck imports vectors-check bench demo clean
+.PHONY: help setup system-deps demo-deps test check fmt lint typecheck imports vectors-check bench demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml setup.py $(wildcard notary_core/*.c firmware_bridge/*.c
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-system-deps:  ## install what the tests run for real (mosquitto, PostgreSQL, anvil, a C compiler)
-	bash scripts/install-system-deps.sh
+system-deps:  ## install what the tests run for real (mosquitto, PostgreSQL, anvil, Chromium, a C compiler)
+	bash scripts/install-system-deps.sh test
+
+demo-deps:  ## install only what the demo runs (mosquitto, anvil)
+	bash scripts/install-system-deps.sh demo
 
 setup: system-deps $(STAMP)  ## virtual environment + every dependency
 
@@ -51,7 +54,7 @@ check: setup lint typecheck imports vectors-check  ## every check CI runs: forma
 bench: $(STAMP)  ## run the benchmarks (prints ratios against peers measured in the same run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-demo: setup  ## the end-to-end demo on embedded defaults
+demo: demo-deps $(STAMP)  ## the end-to-end demo on embedded defaults (checks its inputs first)
 	$(VENV)/bin/vnotary demo
 
 clean:

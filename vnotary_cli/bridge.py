@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import firmware_bridge
 from firmware_bridge import playback
 from firmware_bridge.board import BoardEncoder
 from firmware_bridge.decoder import Frame, StreamDecoder
@@ -27,7 +26,9 @@ from firmware_bridge.nmea import check_sentence
 from firmware_bridge.pty_board import PtyPort, play
 from firmware_bridge.serial_port import SerialBridge
 
-DEFAULT_DATA = Path(firmware_bridge.__file__).resolve().parents[2] / "shared" / "data"
+# The real data set of a source checkout (data/, see data/SOURCES.md); an installed package
+# has none: pass --data-dir.
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
 IMU_CSV = "imu/comma2k19_toyota_rav4_seg40_imu.csv"
 GNSS_CSV = "gnss/comma2k19_toyota_rav4_seg40_gnss_ublox.csv"
 
@@ -37,7 +38,12 @@ def register(subparsers: Any) -> None:
     sub = bridge.add_subparsers(dest="bridge_command", required=True, metavar="SUBCOMMAND")
 
     sim = sub.add_parser("simulate", help="play recorded IMU/GNSS/NMEA as a board over a pty")
-    sim.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="default: ../shared/data")
+    sim.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder with imu/, gnss/ and nmea/ (default: the checkout's data/)",
+    )
     sim.add_argument("--sources", default="imu,gnss", help="comma list of imu, gnss (RAV4 drive)")
     sim.add_argument("--nmea-log", help="also play a receiver log from DATA/nmea/ (file name)")
     pace = sim.add_mutually_exclusive_group()
