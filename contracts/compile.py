@@ -1,10 +1,13 @@
-"""Compile contracts/Anchor.vy reproducibly into contracts/Anchor.json.
+"""Compile every contracts/*.vy reproducibly into collector/log/contracts/<Name>.json.
 
-    python contracts/compile.py           write the artifact
-    python contracts/compile.py --check   fail if recompiling differs from the committed one
+    python contracts/compile.py           write the artifacts
+    python contracts/compile.py --check   fail if recompiling differs from the committed ones
 
-The compiler (vyper, pinned exactly in pyproject's dev extra) and the EVM version are part
-of the artifact: shanghai deploys on every common chain (no MCOPY/TSTORE from cancun).
+The artifacts are package data of `collector.log.contracts` (read with importlib.resources,
+so an installed collector can deploy and call them); a second contract version is one more
+`.vy` file here. The compiler (vyper, pinned exactly in pyproject's dev extra) and the EVM
+version are part of each artifact: shanghai deploys on every common chain (no MCOPY/TSTORE
+from cancun).
 """
 
 from __future__ import annotations
@@ -19,22 +22,22 @@ import vyper
 from vyper.compiler.settings import OptimizationLevel, Settings
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "Anchor.vy"
-ARTIFACT = HERE / "Anchor.json"
+OUT = HERE.parent / "collector" / "log" / "contracts"
 VYPER_VERSION = "0.4.3"
 EVM_VERSION = "shanghai"
 
 
-def build() -> str:
+def build(source_path: Path) -> str:
+    """The artifact text of one contract source."""
     if not vyper.__version__.startswith(VYPER_VERSION):
         sys.exit(f"vyper {VYPER_VERSION} is required, found {vyper.__version__}")
-    source = SOURCE.read_text(encoding="utf-8")
+    source = source_path.read_text(encoding="utf-8")
     settings = Settings(evm_version=EVM_VERSION, optimize=OptimizationLevel.GAS)
     out = vyper.compile_code(
         source, output_formats=["abi", "bytecode", "bytecode_runtime"], settings=settings
     )
     artifact = {
-        "contractName": "Anchor",
+        "contractName": source_path.stem,
         "compiler": f"vyper {VYPER_VERSION}",
         "evmVersion": EVM_VERSION,
         "optimize": "gas",
@@ -46,20 +49,27 @@ def build() -> str:
     return json.dumps(artifact, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
-    args = parser.parse_args()
-    text = build()
+    args = parser.parse_args(argv)
+    sources = sorted(HERE.glob("*.vy"))
+    wanted = {OUT / f"{src.stem}.json": build(src) for src in sources}
     if args.check:
-        committed = ARTIFACT.read_text(encoding="utf-8") if ARTIFACT.exists() else ""
-        if committed != text:
-            print(f"{ARTIFACT.name} is stale: run python contracts/compile.py", file=sys.stderr)
+        stale = [p.name for p, text in wanted.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != text]  # fmt: skip
+        orphans = [p.name for p in OUT.glob("*.json") if p not in wanted]
+        for name in stale:
+            print(f"{name} is stale: run python contracts/compile.py", file=sys.stderr)
+        for name in orphans:
+            print(f"{name} has no source in contracts/", file=sys.stderr)
+        if stale or orphans:
             return 1
-        print(f"{ARTIFACT.name} matches its source")
+        print(f"{', '.join(p.name for p in wanted)} match their sources")
         return 0
-    ARTIFACT.write_text(text, encoding="utf-8")
-    print(f"wrote {ARTIFACT}")
+    for path, text in wanted.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

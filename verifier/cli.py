@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
 
 EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
 EXIT_UNREADABLE = 4
+EXIT_INTERNAL = 70  # a bug, never a verdict: 1 means FAIL and only a FAIL verdict gives it
+EXIT_BROKEN_PIPE = 141
 
 
 def load_trust(path: Path) -> Trust:
@@ -57,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
     check_anchor = anchor_lookup(args.rpc, args.confirmations)
     try:
         transcript = verify_bundle(data, trust, check_anchor)
-    except NotaryError as exc:  # verify_bundle reports, it should never raise; belt and braces
-        print(f"vnotary verify: {exc}", file=sys.stderr)
-        return EXIT[Verdict.FAIL]
+    except NotaryError as exc:  # verify_bundle reports, it should never raise: a bug
+        print(f"vnotary verify: internal error, no verdict: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     if args.json:
         print(json.dumps(transcript.to_dict(), indent=2))
     else:
@@ -81,7 +85,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vnotary-verify", description=__doc__)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except BrokenPipeError:  # `| head`: as `vnotary verify` does (vnotary_cli/exits.py)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception:
+        traceback.print_exc()
+        print(f"vnotary-verify: internal error (exit {EXIT_INTERNAL}), no verdict", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -54,11 +54,18 @@ def register(subparsers: Any) -> None:
     pace.add_argument("--fast", action="store_true", help="as fast as the reader takes it")
     sim.add_argument("--loop", action="store_true", help="start again at the end, forever")
     sim.add_argument("--link", type=Path, help="make a symlink to the pty here (replaced)")
-    sim.add_argument("--board-id", type=lambda v: int(v, 0), default=1)
+    sim.add_argument(
+        "--board-id",
+        type=lambda v: int(v, 0),
+        default=1,
+        help="board id in every frame (default 1)",
+    )
     sim.add_argument("--key-file", type=Path, help="sign frames: 32 raw bytes or 64 hex digits")
     sim.add_argument("--limit", type=int, help="stop after this many frames")
     sim.add_argument("--unplug-at", type=float, help="unplug after this many seconds")
-    sim.add_argument("--unplug-for", type=float, default=0.5)
+    sim.add_argument(
+        "--unplug-for", type=float, default=0.5, help="s the board stays unplugged (default 0.5)"
+    )
     sim.add_argument(
         "--linger", type=float, default=2.0, help="s to wait for the reader at the end"
     )
@@ -66,9 +73,13 @@ def register(subparsers: Any) -> None:
 
     listen = sub.add_parser("listen", help="read a port and print frames as JSON lines")
     listen.add_argument("port", help="serial device path (e.g. /dev/serial/by-id/...)")
-    listen.add_argument("--baud", type=int, default=921_600)
-    listen.add_argument("--key-file", type=Path)
-    listen.add_argument("--board-id", type=lambda v: int(v, 0), default=1)
+    listen.add_argument("--baud", type=int, default=921_600, help="default 921600")
+    listen.add_argument(
+        "--key-file", type=Path, help="check frame MACs: 32 raw bytes or 64 hex digits"
+    )
+    listen.add_argument(
+        "--board-id", type=lambda v: int(v, 0), default=1, help="expected board id (default 1)"
+    )
     listen.add_argument("--count", type=int, help="stop after this many frames")
     listen.add_argument("--timeout", type=float, help="stop after this many seconds")
     listen.set_defaults(handler=listen_port)

@@ -9,12 +9,11 @@ import contextlib
 import json
 import logging
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from collector.access import flows as access_flows
 from collector.access.rules import PARTY_ROLES
@@ -24,7 +23,11 @@ from collector.settings import Settings, write_key
 from collector.store.base import AnchorRow
 from collector.store.open import open_store
 from notary_core import cose
+from notary_core.errors import BadData, Reason
 from notary_core.grant import thumbprint
+from vnotary_cli.argtypes import ed25519_b64url, utc_ns
+
+CONFIG = "the collector's TOML settings (docs/collector.md)"
 
 
 def register(subparsers: Any) -> None:
@@ -32,50 +35,52 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="collector_command", required=True, metavar="SUBCOMMAND")
 
     keygen = sub.add_parser("keygen", help="write a new Ed25519 collector key (PEM)")
-    keygen.add_argument("--out", required=True, type=Path)
+    keygen.add_argument(
+        "--out", required=True, type=Path, help="where to write the key (mode 0600)"
+    )
     keygen.set_defaults(handler=_keygen)
 
     run = sub.add_parser("run", help="ingest, checkpoint and anchor until interrupted")
-    run.add_argument("--config", required=True, type=Path)
+    run.add_argument("--config", required=True, type=Path, help=CONFIG)
     run.set_defaults(handler=_run)
 
     serve = sub.add_parser("serve", help="serve the HTTP API (log, registry, grants, evidence)")
-    serve.add_argument("--config", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--config", required=True, type=Path, help=CONFIG)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     serve.set_defaults(handler=_serve)
 
     dev = sub.add_parser("device", help="the device registry").add_subparsers(
         dest="device_command", required=True, metavar="ACTION"
     )
     add = dev.add_parser("add", help="enrol a device key (or rotate in a new one)")
-    add.add_argument("--config", required=True, type=Path)
-    add.add_argument("device_id")
+    add.add_argument("--config", required=True, type=Path, help=CONFIG)
+    add.add_argument("device_id", help="the device id (its certificate CN)")
     add.add_argument("--public-key", required=True, type=Path, help="PEM public key")
-    add.add_argument("--not-before", help="ISO 8601 UTC (default: now)")
-    add.add_argument("--not-after", help="ISO 8601 UTC (default: open)")
+    add.add_argument(
+        "--not-before", type=utc_ns,
+        help="ISO 8601 UTC the key is valid from (default: now; 1970-01-01T00:00:00Z is the "
+        "epoch, for replayed recordings)",
+    )  # fmt: skip
+    add.add_argument("--not-after", type=utc_ns, help="ISO 8601 UTC (default: open)")
     add.set_defaults(handler=_device_add)
     revoke = dev.add_parser("revoke", help="revoke every live key of a device")
-    revoke.add_argument("--config", required=True, type=Path)
-    revoke.add_argument("device_id")
+    revoke.add_argument("--config", required=True, type=Path, help=CONFIG)
+    revoke.add_argument("device_id", help="the device id")
     revoke.set_defaults(handler=_device_revoke)
     ls = dev.add_parser("list", help="list devices and their keys")
-    ls.add_argument("--config", required=True, type=Path)
+    ls.add_argument("--config", required=True, type=Path, help=CONFIG)
     ls.set_defaults(handler=_device_list)
 
     lg = sub.add_parser("log", help="the transparency log").add_subparsers(
         dest="log_command", required=True, metavar="ACTION"
     )
     cp = lg.add_parser("checkpoint", help="sign a checkpoint now and print the latest")
-    cp.add_argument("--config", required=True, type=Path)
+    cp.add_argument("--config", required=True, type=Path, help=CONFIG)
     cp.set_defaults(handler=_log_checkpoint)
     register_access(sub)
-
-
-def _ns(text: str | None, default: int | None) -> int | None:
-    if text is None:
-        return default
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1e9)
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -119,10 +124,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _device_add(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
-    key = cose.PublicKey.from_key(
-        serialization.load_pem_public_key(args.public_key.read_bytes())  # type: ignore[arg-type]
-    )
+    pem = args.public_key.read_bytes()
+    try:
+        loaded = serialization.load_pem_public_key(pem)
+    except ValueError:
+        raise BadData(Reason.MALFORMED, f"{args.public_key}: not a PEM public key") from None
+    if not isinstance(loaded, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+        raise BadData(Reason.MALFORMED, f"{args.public_key}: not an Ed25519 or P-256 key")
+    key = cose.PublicKey.from_key(loaded)
     now = time.time_ns()
+    # None is absent; 0 is the epoch (a replayed recording's key may start there).
+    not_before = now if args.not_before is None else args.not_before
 
     async def go() -> None:
         async with await open_store(settings.store) as store:
@@ -130,8 +142,8 @@ def _device_add(args: argparse.Namespace) -> int:
                 args.device_id,
                 key.spki(),
                 key.kid,
-                _ns(args.not_before, now) or now,
-                _ns(args.not_after, None),
+                not_before,
+                args.not_after,
                 now,
             )
             print(f"{e.action.name.lower()} {args.device_id} key {key.kid.hex()}")
@@ -185,34 +197,35 @@ def register_access(sub: Any) -> None:
     """`collector trust|vehicle add|party add|owner add|install`: the access registry, run
     by the operator on the collector host (the same flows as the signed HTTP API)."""
     trust = sub.add_parser("trust", help="write the trust file for `vnotary verify --trust`")
-    trust.add_argument("--config", required=True, type=Path)
-    trust.add_argument("--out", required=True, type=Path)
+    trust.add_argument("--config", required=True, type=Path, help=CONFIG)
+    trust.add_argument("--out", required=True, type=Path, help="the trust file to write (JSON)")
     trust.set_defaults(handler=_trust)
     veh = sub.add_parser("vehicle", help="register a vehicle")
-    veh.add_argument("--config", required=True, type=Path)
-    veh.add_argument("vehicle_id")
-    veh.add_argument("--label", default="")
+    veh.add_argument("--config", required=True, type=Path, help=CONFIG)
+    veh.add_argument("vehicle_id", help="the vehicle id (e.g. vin-...)")
+    veh.add_argument("--label", default="", help="a name for people (default: none)")
     veh.set_defaults(handler=_registry, op="vehicle")
     party = sub.add_parser("party", help="register an owner or party key (raw Ed25519 b64url)")
-    party.add_argument("--config", required=True, type=Path)
-    party.add_argument("role", choices=sorted(PARTY_ROLES))
-    party.add_argument("name")
+    party.add_argument("--config", required=True, type=Path, help=CONFIG)
+    party.add_argument("role", choices=sorted(PARTY_ROLES), help="what the key may do")
+    party.add_argument("name", help="a name for people")
     party.add_argument(
-        "--public-key", required=True, help="raw Ed25519 key, base64url: write --public-key=KEY"
-    )
+        "--public-key", required=True, type=ed25519_b64url,
+        help="raw Ed25519 key, base64url: write --public-key=KEY",
+    )  # fmt: skip
     party.set_defaults(handler=_registry, op="party")
     for name, what in (("owner", "bind an owner (thumbprint) to a vehicle for a period"),
                        ("install", "install a device in a vehicle for a period")):  # fmt: skip
         p = sub.add_parser(name, help=what)
-        p.add_argument("--config", required=True, type=Path)
-        p.add_argument("vehicle_id")
+        p.add_argument("--config", required=True, type=Path, help=CONFIG)
+        p.add_argument("vehicle_id", help="the vehicle id")
         p.add_argument(
             "who",
             help="owner thumbprint or device id (a thumbprint may start with '-': put `--` "
             "before the positional arguments then)",
         )
-        p.add_argument("--start", help="ISO 8601 UTC (default: the epoch)")
-        p.add_argument("--end", help="ISO 8601 UTC (default: open)")
+        p.add_argument("--start", type=utc_ns, help="ISO 8601 UTC (default: the epoch)")
+        p.add_argument("--end", type=utc_ns, help="ISO 8601 UTC (default: open)")
         p.set_defaults(handler=_registry, op=name)
 
 
@@ -250,11 +263,12 @@ def _registry(args: argparse.Namespace) -> int:
                 await access_flows.add_vehicle(atx, args.vehicle_id, args.label, now)
                 return f"vehicle {args.vehicle_id}"
             if args.op == "party":
-                raw = base64.urlsafe_b64decode(args.public_key + "=" * (-len(args.public_key) % 4))
+                raw = args.public_key
                 tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(raw))
                 await access_flows.add_party(atx, Party(tp, args.role, args.name, raw), now)
                 return f"{args.role} {tp}"
-            start, end = _ns(args.start, 0) or 0, _ns(args.end, OPEN_END) or OPEN_END
+            start = 0 if args.start is None else args.start
+            end = OPEN_END if args.end is None else args.end
             flow = access_flows.bind_owner if args.op == "owner" else access_flows.install
             index = await flow(atx, "operator-cli", args.vehicle_id, args.who, start, end, now)
             return f"{args.op} {args.who} in {args.vehicle_id}: log#{index}"
