@@ -35,7 +35,7 @@ def utc_ns(text: str) -> int:
 def ed25519_b64url(text: str) -> bytes:
     """A raw Ed25519 public key, base64url (padding optional) -> its 32 bytes."""
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise argparse.ArgumentTypeError(f"{text!r} is not base64url") from None
     if len(raw) != 32:

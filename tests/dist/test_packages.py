@@ -153,7 +153,7 @@ def test_edge_install_agent_delivers_a_trace(dist: venvs.Dist, tmp_path: Path) -
 def test_sdist_install_builds_the_accelerators_and_verifies(
     dist: venvs.Dist, tmp_path: Path
 ) -> None:
-    bin_dir = venvs.install(tmp_path / "venv", dist.sdist)
+    bin_dir = venvs.install(tmp_path / "venv", dist.sdist, "edge")
     built = venvs.run(bin_dir, "python", "-c", (
         "import firmware_bridge._fastdecode, notary_core._accel; print('accelerated')"
     ), cwd=tmp_path)  # fmt: skip
