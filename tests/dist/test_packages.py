@@ -36,11 +36,6 @@ VERSION = "0.1.0"
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> venvs.Dist:
-    return venvs.build(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture(scope="module")
 def core(dist: venvs.Dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venvs.install(tmp_path_factory.mktemp("venv") / "core", dist.wheel)
 
