@@ -24,6 +24,7 @@ PARTS: dict[str, tuple[str, str | None]] = {
     "collector": ("vnotary_cli.collector", "collector"),
     "verify": ("vnotary_cli.verify", None),
     "report": ("vnotary_cli.report", None),
+    "export": ("vnotary_cli.export", None),
     "demo": ("vnotary_cli.demo.run", "edge,collector"),
     "sim": ("vnotary_cli.sim", "edge"),
 }
