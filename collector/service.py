@@ -38,7 +38,7 @@ class Collector:
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[Collector]:
         async with contextlib.AsyncExitStack() as stack:
-            store = await open_store(settings.store)
+            store = await open_store(settings.store_url())
             stack.push_async_callback(store.close)
             c = cls(settings, store, Ingestor(store, settings.receipt_signer()))
             if settings.anchor is not None:

@@ -137,7 +137,7 @@ def _device_add(args: argparse.Namespace) -> int:
     not_before = now if args.not_before is None else args.not_before
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             e = await store.add_device_key(
                 args.device_id,
                 key.spki(),
@@ -156,7 +156,7 @@ def _device_revoke(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             for e in await store.revoke_device(args.device_id, time.time_ns()):
                 print(f"revoked {args.device_id} key {e.key_id.hex()}")
 
@@ -168,7 +168,7 @@ def _device_list(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             for k in await store.list_devices():
                 state = "revoked" if k.revoked_utc_ns is not None else "live"
                 print(
@@ -184,7 +184,7 @@ def _log_checkpoint(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             await checkpoint_now(store, settings.note_signer(), settings.origin, time.time_ns())
             cp = await store.latest_checkpoint()
             print(cp.note.decode() if cp else "(empty log)", end="")
@@ -233,7 +233,7 @@ def _trust(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> list[AnchorRow]:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             return await store.anchors()
 
     anchors = asyncio.run(go())
@@ -256,7 +256,7 @@ def _registry(args: argparse.Namespace) -> int:
 
     async def go() -> str:
         async with (
-            await open_store(settings.store) as store,
+            await open_store(settings.store_url()) as store,
             AccessStore(store).tx() as atx,
         ):
             if args.op == "vehicle":

@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.issuer = Issuer(signer, settings.origin, note_signer.verifier.vkey,
                                   SignalDecoder(dbc) if dbc else None,
                                   settings.access.retry_after_s)  # fmt: skip
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             app.state.store = store
             yield
 
