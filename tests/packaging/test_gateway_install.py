@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dist import venvs
+from tests.packaging import venvs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SCRIPT = venvs.REPO / "deploy" / "gateway" / "install.sh"

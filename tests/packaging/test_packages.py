@@ -1,10 +1,11 @@
 """The sdist and the wheel, built as `make dist` builds them, installed and run as a user would.
 
 Each install is a fresh virtual environment outside the source tree, from the artifact's file
-with its sha256 and the lock (tests/dist/venvs.py): no extras (verify and report a bundle),
-`[collector]` (a collector anchors on a real anvil node from its packaged contract) and
-`[edge]` (the agent delivers a real trace through a real broker), and the sdist (compiles the
-C accelerators and verifies).
+with its sha256 and the lock (tests/packaging/venvs.py): no extras (verify and report a
+bundle), `[collector]` (a collector anchors on a real anvil node from its packaged contract),
+`[edge]` (the agent delivers a real trace through a real broker), and the sdist with `[edge]`
+(compiles the C accelerators and verifies). The folder is not called dist/: pytest skips
+folders of that name.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from tests.core.bundle_factory import build as build_bundle
 from tests.core.bundle_factory import make_world
 from tests.datasets import DATA, GIULIA_CAN
-from tests.dist import venvs
 from tests.edge.kit import provision, replay_source
 from tests.edge.responder import Responder
 from tests.infra.anvil import DEV_KEY, Anvil, anvil_node
 from tests.infra.mqtt_broker import running_broker
+from tests.packaging import venvs
 from tests.verifier.test_verify_cli import trust_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

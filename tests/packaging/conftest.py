@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dist import venvs
+from tests.packaging import venvs
 
 
 @pytest.fixture(scope="session")
