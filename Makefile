@@ -3,23 +3,45 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps test check fmt lint typecheck imports vectors-check bench demo clean
+.PHONY: help setup system-deps demo-deps lock dist test check fmt lint typecheck imports vectors-check bench demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-# The C accelerators are built by the editable install: rebuild when they change.
-$(STAMP): pyproject.toml setup.py $(wildcard notary_core/*.c firmware_bridge/*.c firmware_bridge/c/*.[ch])
+# Every dependency comes from the lock, each file checked against its hash; then the project
+# itself, editable, with no resolution (the lock's setuptools builds it, and the C
+# accelerators: rebuilt when they change); `pip check` proves the lock satisfies pyproject.
+$(STAMP): pyproject.toml setup.py $(LOCK) $(wildcard notary_core/*.c firmware_bridge/*.c firmware_bridge/c/*.[ch])
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
 
-system-deps:  ## install what the tests run for real (mosquitto, PostgreSQL, anvil, a C compiler)
-	bash scripts/install-system-deps.sh
+# The one lock (setup, CI, the gateway install and the collector image use it): every extra,
+# every platform, with hashes. `make lock` keeps the pins it can; `make lock LOCK_ARGS=--upgrade`
+# (or --upgrade-package NAME) moves them. Then run `make check`: the vectors run on the new pins.
+lock: $(STAMP)  ## regenerate requirements.lock from pyproject.toml (uv pip compile)
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+	  --generate-hashes --quiet $(LOCK_ARGS) -o $(LOCK)
+
+# An sdist with everything needed to rebuild and check (sources, C files, SPEC, protocol,
+# vectors, contracts, LICENSE, the lock), and from it a pure-Python wheel (py3-none-any: the
+# C accelerators are optional, so one wheel serves every platform; installing the sdist
+# compiles them where a C compiler and libssl-dev are present).
+dist: $(STAMP)  ## build dist/vnotary-VERSION.tar.gz and dist/vnotary-VERSION-py3-none-any.whl
+	rm -rf dist build
+	VNOTARY_PURE_WHEEL=1 $(PY) -m build --no-isolation --outdir dist .
+
+system-deps:  ## install what the tests run for real (mosquitto, PostgreSQL, anvil, Chromium, a C compiler)
+	bash scripts/install-system-deps.sh test
+
+demo-deps:  ## install only what the demo runs (mosquitto, anvil)
+	bash scripts/install-system-deps.sh demo
 
 setup: system-deps $(STAMP)  ## virtual environment + every dependency
 
@@ -51,8 +73,8 @@ check: setup lint typecheck imports vectors-check  ## every check CI runs: forma
 bench: $(STAMP)  ## run the benchmarks (prints ratios against peers measured in the same run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-demo: setup  ## the end-to-end demo on embedded defaults
+demo: demo-deps $(STAMP)  ## the end-to-end demo on embedded defaults (checks its inputs first)
 	$(VENV)/bin/vnotary demo
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info

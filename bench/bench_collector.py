@@ -1,6 +1,6 @@
 """Collector benchmark: verified ingest vs the bare hashing floor, log appends, proofs, gas.
 
-Ingest runs real CAN records (comma2k19, ../shared/data) sealed in 1,000-record batches
+Ingest runs real CAN records (comma2k19, data/) sealed in 1,000-record batches
 through decode -> verify -> store (SQLite WAL, synchronous=FULL) on one core, in groups of
 `--group` batches per transaction as the MQTT shell forms them under load; the peer is the
 bare floor of the same run: HMAC salt + leaf SHA-256 of the same records. Last line of
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import hashlib
 import json
 import os
@@ -39,8 +40,7 @@ from notary_core.header import GENESIS_PREV_HASH, BatchHeader, StreamCounters
 from notary_core.records import CanEncoder, CanFlags, ClockSource
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("VNOTARY_SHARED_DATA", REPO.parent / "shared" / "data"))
-TRACE = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
+TRACE = REPO / "data" / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log.gz"
 ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 T0 = 1_700_000_000_000_000_000
@@ -49,7 +49,7 @@ T0 = 1_700_000_000_000_000_000
 def load_records(n: int) -> list[bytes]:
     enc = CanEncoder("can0", ClockSource.REPLAY)
     out = []
-    with open(TRACE, encoding="ascii") as f:
+    with gzip.open(TRACE, "rt", encoding="ascii") as f:
         for seq, line in enumerate(f):
             if seq >= n:
                 break

@@ -29,12 +29,11 @@ from pymerkle import InmemoryTree
 from notary_core import batch, merkle
 from notary_core import records as r
 
-TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log.gz"
 
 
 def data_dir() -> Path:
-    env = os.environ.get("VNOTARY_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return Path(__file__).resolve().parent.parent / "data"
 
 
 def load_frames(n: int) -> list[can.Message]:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TRACE = REPO.parent / "shared" / "data" / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
+TRACE = REPO / "data" / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log.gz"
 MAX_RECORDS = 10_000
 
 

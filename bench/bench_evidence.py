@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import gzip
 import hashlib
 import json
 import os
@@ -27,10 +28,8 @@ from notary_core import records as r
 from notary_core.evidence import Trust, Verdict, verify_bundle
 
 SEC = 1_000_000_000
-DATA = Path(
-    os.environ.get("VNOTARY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
-)
-TRACE = DATA / "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+DATA = Path(__file__).resolve().parents[1] / "data"
+TRACE = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log.gz"
 ORIGIN = "bench.example/log"
 
 
@@ -39,7 +38,7 @@ def rav4(seconds: int) -> list[bytes]:
     can = r.CanEncoder("can0", r.ClockSource.GNSS)
     out: list[tuple[int, bytes]] = []
     t0 = None
-    with open(TRACE, encoding="ascii") as f:
+    with gzip.open(TRACE, "rt", encoding="ascii") as f:
         for seq, line in enumerate(f):
             ts, _bus, frame = line.split()
             t = int(float(ts.strip("()")) * 1e9)

@@ -45,7 +45,7 @@ class Collector:
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[Collector]:
         async with contextlib.AsyncExitStack() as stack:
-            store = await open_store(settings.store)
+            store = await open_store(settings.store_url())
             stack.push_async_callback(store.close)
             clients = settings.witness_clients()
             for client in clients:

@@ -1,6 +1,7 @@
-"""Collector settings, read from a TOML file (no import-time globals, no environment magic).
+"""Collector settings: a TOML file validated by pydantic, secrets from files or the environment.
 
-store = "sqlite:///var/lib/vnotary/collector.db"     # or postgresql://...
+store = "sqlite:///var/lib/vnotary/collector.db"     # or postgresql://user@host/db
+store_password_file = "db.password"  # optional; or VNOTARY_STORE_PASSWORD, or a credential
 key_file = "collector.key"        # Ed25519 PEM: signs receipts and checkpoints
 origin = "collector.example/vnotary/log"            # checkpoint origin line
 checkpoint_interval_s = 1.0
@@ -16,24 +17,49 @@ host = "127.0.0.1"  port = 8883  ca_cert = "ca.pem"  cert = "collector.pem"
 key = "collector.key.pem"  shared_group = "collectors"    # optional
 
 [anchor]                          # omit to run without anchoring
-rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  key_file = "eth.key"
-interval_s = 60  confirmations = 12  use_finalized = false  start_block = 0
+rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  start_block = 0
+key_file = "eth.key"              # optional; or VNOTARY_CHAIN_KEY, or a credential chain_key
+interval_s = 60  confirmations = 12  use_finalized = false
 
 [access]                          # owners, parties, grants and evidence (docs/access.md)
 operator_keys = ["<base64url raw Ed25519 public key>"]   # who may sign registry requests
 dbc = "toyota_rav4_2017_pt_generated.dbc"                 # decodes CAN views in bundles
 max_signature_age_s = 300  retry_after_s = 5
+
+Every key is checked: an unknown or misspelt one is refused with its path, and each problem
+is one `key: problem` item of a single BadData(MALFORMED) naming the file. Relative paths
+are relative to the file. The secrets (the database password, the chain key) are never
+required in the file: each comes from a `*_file` key, the environment (VNOTARY_STORE_PASSWORD,
+VNOTARY_CHAIN_KEY), or a file of that name (`store_password`, `chain_key`) in systemd's
+$CREDENTIALS_DIRECTORY (pydantic-settings' secrets directory). No import-time globals.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 from collector import limits
 from collector.ingest.mqtt import MqttSettings
@@ -44,100 +70,193 @@ from collector.log.witnesses import WitnessClient, witness_sizes
 from collector.store.base import Store
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
+from notary_core.errors import BadData, NotaryError, Reason
 from notary_core.witness import WitnessVerifier
 
+MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few hundred bytes; refuse anything huge
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
-@dataclass(frozen=True)
-class AnchorSettings:
-    rpc_url: str
-    contract: str
-    key_file: str
-    interval_s: float = limits.DEFAULT_ANCHOR_INTERVAL_S
-    confirmations: int = limits.DEFAULT_CONFIRMATIONS
+
+class Secrets(BaseSettings):
+    """Secrets kept out of collector.toml: VNOTARY_<NAME> in the environment, or a file
+    <name> in the secrets directory ($CREDENTIALS_DIRECTORY: systemd's LoadCredential=)."""
+
+    model_config = SettingsConfigDict(env_prefix="VNOTARY_", extra="ignore")
+    store_password: SecretStr | None = None
+    chain_key: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment first, then the credential files, named without the prefix
+        (systemd: LoadCredential=store_password:/etc/...); no .env file."""
+        where = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not where or not Path(where).is_dir():
+            return init_settings, env_settings
+        files = SecretsSettingsSource(settings_cls, secrets_dir=where, env_prefix="")
+        return init_settings, env_settings, files
+
+    @classmethod
+    def read(cls) -> Secrets:
+        return cls()
+
+
+def _rel(value: str | None, info: ValidationInfo) -> str | None:
+    """A path relative to the settings file (when loaded from one)."""
+    base = (info.context or {}).get("base")
+    if value is None or base is None or "://" in value or Path(value).is_absolute():
+        return value
+    return str(Path(base) / value)
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class AnchorSettings(_Table):
+    rpc_url: str = Field(pattern=r"^https?://")
+    contract: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    key_file: str | None = None
+    start_block: int = Field(default=0, ge=0)  # the contract's deployment block: logs start there
+    interval_s: Seconds = limits.DEFAULT_ANCHOR_INTERVAL_S
+    confirmations: int = Field(default=limits.DEFAULT_CONFIRMATIONS, ge=0, le=10_000)
     use_finalized: bool = False
-    start_block: int = 0  # the contract's deployment block: event searches start there
+
+    resolve_paths = field_validator("key_file")(_rel)
 
     def private_key(self) -> str:
-        return Path(self.key_file).read_text(encoding="ascii").strip()
+        """The sender's key: anchor.key_file, else VNOTARY_CHAIN_KEY or credential chain_key."""
+        if self.key_file is not None:
+            return Path(self.key_file).read_text(encoding="ascii").strip()
+        secret = Secrets.read().chain_key
+        if secret is None:
+            raise BadData(Reason.MALFORMED, "anchor: no chain key: set anchor.key_file, "
+                          "VNOTARY_CHAIN_KEY or a credential chain_key")  # fmt: skip
+        return secret.get_secret_value().strip()
 
 
-@dataclass(frozen=True)
-class AccessSettings:
+class AccessSettings(_Table):
     operator_keys: tuple[str, ...] = ()
     dbc: str | None = None
-    max_signature_age_s: int = 300
-    retry_after_s: int = 5
+    max_signature_age_s: int = Field(default=300, gt=0, le=86_400)
+    retry_after_s: int = Field(default=5, gt=0, le=3600)
+
+    resolve_paths = field_validator("dbc")(_rel)
+
+    @field_validator("operator_keys", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return tuple(v) if isinstance(v, list) else v  # TOML arrays are lists
 
 
-@dataclass(frozen=True)
-class WitnessSettings:
-    url: str  # the witness's submission prefix: POST <url>/add-checkpoint
+class WitnessSettings(_Table):
+    url: str = Field(pattern=r"^https?://")  # its submission prefix: POST <url>/add-checkpoint
     vkey: str  # its cosignature verifier key (C2SP tlog-cosignature, type 0x04)
+
+    @field_validator("vkey")
+    @classmethod
+    def _vkey(cls, v: str) -> str:
+        try:
+            WitnessVerifier.from_vkey(v)
+        except NotaryError as exc:
+            raise ValueError(f"not a witness verifier key: {exc}") from None
+        return v
 
     @property
     def verifier(self) -> WitnessVerifier:
         return WitnessVerifier.from_vkey(self.vkey)
 
 
-@dataclass(frozen=True)
-class Settings:
-    store: str
+class Settings(_Table):
+    store: str = Field(pattern=r"^(sqlite|postgresql|postgres)://")
     key_file: str
-    origin: str
-    checkpoint_interval_s: float = limits.DEFAULT_CHECKPOINT_INTERVAL_S
+    origin: str = Field(min_length=1, max_length=255)
+    store_password_file: str | None = None
+    checkpoint_interval_s: Seconds = limits.DEFAULT_CHECKPOINT_INTERVAL_S
     mqtt: MqttSettings | None = None
     anchor: AnchorSettings | None = None
     access: AccessSettings = AccessSettings()
     witness: tuple[WitnessSettings, ...] = ()
-    witness_quorum: int = 0
-    witness_timeout_s: float = 5.0
+    witness_quorum: int = Field(default=0, ge=0, le=64)
+    witness_timeout_s: Seconds = 5.0
     signer_state: str | None = None
 
-    def __post_init__(self) -> None:
-        names = [w.verifier.name for w in self.witness]  # parses every vkey
+    resolve_paths = field_validator("key_file", "store_password_file", "signer_state")(_rel)
+
+    @field_validator("witness", mode="before")
+    @classmethod
+    def _witness_list(cls, v: Any) -> Any:
+        return tuple(v) if isinstance(v, list) else v  # TOML arrays of tables are lists
+
+    @model_validator(mode="after")
+    def _quorum(self) -> Settings:
+        names = [w.verifier.name for w in self.witness]
         if len(set(names)) != len(names):
             raise ValueError("each [[witness]] must have its own key name")
-        if not 0 <= self.witness_quorum <= len(self.witness):
+        if not self.witness_quorum <= len(self.witness):
             raise ValueError(f"witness_quorum {self.witness_quorum} with {len(names)} witnesses")
         if self.witness and self.witness_quorum == 0:
             raise ValueError("[[witness]] given: set witness_quorum (1..number of witnesses)")
+        return self
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, v: str, info: ValidationInfo) -> str:
+        if v.startswith("sqlite:///") and not v.startswith("sqlite:////"):
+            return "sqlite:///" + (_rel(v.removeprefix("sqlite:///"), info) or "")
+        return v
+
+    @field_validator("mqtt", mode="before")
+    @classmethod
+    def _mqtt_paths(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, dict):
+            return {k: _rel(x, info) if k in ("ca_cert", "cert", "key") and isinstance(x, str)
+                    else x for k, x in v.items()}  # fmt: skip
+        return v
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
-        base = Path(path).resolve().parent
-        data: dict[str, Any] = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        """Read, validate and complete the settings; BadData names the file and each key."""
+        path = Path(path)
+        if path.stat().st_size > MAX_SETTINGS_BYTES:  # OSError: the CLI names the file
+            raise BadData(Reason.TOO_LARGE, f"{path}: larger than {MAX_SETTINGS_BYTES} bytes")
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise BadData(Reason.MALFORMED, f"{path}: not valid TOML: {exc}") from None
+        try:
+            s = cls.model_validate(doc, context={"base": path.resolve().parent})
+        except ValidationError as exc:
+            raise BadData(Reason.MALFORMED, f"{path}: {problems(exc)}") from None
+        return s
 
-        def rel(p: str) -> str:
-            return str(base / p) if "://" not in p else p
-
-        mqtt = data.pop("mqtt", None)
-        anchor = data.pop("anchor", None)
-        witnesses = tuple(WitnessSettings(**w) for w in data.pop("witness", []))
-        if data.get("signer_state"):
-            data["signer_state"] = rel(data["signer_state"])
-        access = data.pop("access", {})
-        if access.get("dbc"):
-            access["dbc"] = rel(access["dbc"])
-        access["operator_keys"] = tuple(access.get("operator_keys", ()))
-        store = data.pop("store")
-        if store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
-            store = "sqlite:///" + rel(store.removeprefix("sqlite:///"))
-        return cls(
-            store=store,
-            key_file=rel(data.pop("key_file")),
-            mqtt=None if mqtt is None else MqttSettings(**_paths(mqtt, rel)),
-            anchor=None
-            if anchor is None
-            else AnchorSettings(**{**anchor, "key_file": rel(anchor["key_file"])}),
-            access=AccessSettings(**access),
-            witness=witnesses,
-            **data,
-        )
+    def store_url(self) -> str:
+        """The store URL to open, with its password from store_password_file,
+        VNOTARY_STORE_PASSWORD or the credential store_password when the URL has none (read
+        when the store is opened, so the settings validate where the secret is not mounted)."""
+        parts = urlsplit(self.store)
+        if not parts.scheme.startswith("postgres") or parts.password is not None:
+            return self.store
+        if self.store_password_file is not None:
+            password = Path(self.store_password_file).read_text(encoding="utf-8").strip()
+        elif (secret := Secrets.read().store_password) is not None:
+            password = secret.get_secret_value()
+        else:
+            return self.store  # peer or certificate authentication, or a libpq password file
+        user, _, host = parts.netloc.rpartition("@")
+        netloc = f"{user}:{quote(password, safe='')}@{host}"
+        return urlunsplit(parts._replace(netloc=netloc))
 
     def signing_key(self) -> ed25519.Ed25519PrivateKey:
         key = serialization.load_pem_private_key(Path(self.key_file).read_bytes(), None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise ValueError("the collector key must be Ed25519")
+            raise BadData(Reason.BAD_KEY, f"{self.key_file}: the collector key must be Ed25519")
         return key
 
     def receipt_signer(self) -> cose.Signer:
@@ -173,8 +292,17 @@ class Settings:
                                 probe if clients else None)  # fmt: skip
 
 
-def _paths(table: dict[str, Any], rel: Any) -> dict[str, Any]:
-    return {k: rel(v) if k in ("ca_cert", "cert", "key") else v for k, v in table.items()}
+def problems(exc: ValidationError) -> str:
+    """pydantic's errors as `key.path: problem` items, one per problem, on one line."""
+    out = []
+    for e in exc.errors(include_url=False):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+        where = where.removeprefix(".") or "(top level)"
+        what = {"missing": "missing", "extra_forbidden": "unknown key"}.get(e["type"])
+        if what is None:
+            what = f"{e['msg'][0].lower()}{e['msg'][1:]}, got {e['input']!r}"[:200]
+        out.append(f"{where}: {what}")
+    return "; ".join(out)
 
 
 def write_key(path: Path) -> ed25519.Ed25519PrivateKey:

@@ -1,4 +1,4 @@
-"""Compile the anchor contracts reproducibly: contracts/<Name>.vy into contracts/<Name>.json.
+"""Compile every contracts/*.vy reproducibly into collector/log/contracts/<Name>.json.
 
     python contracts/compile.py           write the artifacts
     python contracts/compile.py --check   fail if recompiling differs from the committed ones
@@ -6,7 +6,9 @@
 Anchor (version 1, event-only: verifiable, no longer deployed), AnchorV2 (version 2, keeps
 its head: what `vnotary collector contract deploy` and the demo deploy) and AnchorV2Proof
 (version 2 plus an on-chain consistency check: measured by bench/bench_anchor.py, not
-deployed). The compiler (vyper, pinned exactly in pyproject's dev extra) and the EVM
+deployed). The artifacts are package data of `collector.log.contracts` (read with
+importlib.resources, so an installed collector can deploy and call them). The compiler
+(vyper, pinned exactly in pyproject's dev extra) and the EVM
 version are part of each artifact: shanghai deploys on every common chain (no MCOPY/TSTORE
 from cancun).
 """
@@ -23,21 +25,22 @@ import vyper
 from vyper.compiler.settings import OptimizationLevel, Settings
 
 HERE = Path(__file__).resolve().parent
-CONTRACTS = ("Anchor", "AnchorV2", "AnchorV2Proof")
+OUT = HERE.parent / "collector" / "log" / "contracts"
 VYPER_VERSION = "0.4.3"
 EVM_VERSION = "shanghai"
 
 
-def build(name: str) -> str:
+def build(source_path: Path) -> str:
+    """The artifact text of one contract source."""
     if not vyper.__version__.startswith(VYPER_VERSION):
         sys.exit(f"vyper {VYPER_VERSION} is required, found {vyper.__version__}")
-    source = (HERE / f"{name}.vy").read_text(encoding="utf-8")
+    source = source_path.read_text(encoding="utf-8")
     settings = Settings(evm_version=EVM_VERSION, optimize=OptimizationLevel.GAS)
     out = vyper.compile_code(
         source, output_formats=["abi", "bytecode", "bytecode_runtime"], settings=settings
     )
     artifact = {
-        "contractName": name,
+        "contractName": source_path.stem,
         "compiler": f"vyper {VYPER_VERSION}",
         "evmVersion": EVM_VERSION,
         "optimize": "gas",
@@ -49,25 +52,28 @@ def build(name: str) -> str:
     return json.dumps(artifact, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
-    args = parser.parse_args()
-    stale = 0
-    for name in CONTRACTS:
-        text = build(name)
-        artifact = HERE / f"{name}.json"
-        if args.check:
-            committed = artifact.read_text(encoding="utf-8") if artifact.exists() else ""
-            if committed != text:
-                print(f"{artifact.name} is stale: run python contracts/compile.py", file=sys.stderr)
-                stale += 1
-            else:
-                print(f"{artifact.name} matches its source")
-        else:
-            artifact.write_text(text, encoding="utf-8")
-            print(f"wrote {artifact}")
-    return 1 if stale else 0
+    args = parser.parse_args(argv)
+    sources = sorted(HERE.glob("*.vy"))
+    wanted = {OUT / f"{src.stem}.json": build(src) for src in sources}
+    if args.check:
+        stale = [p.name for p, text in wanted.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != text]  # fmt: skip
+        orphans = [p.name for p in OUT.glob("*.json") if p not in wanted]
+        for name in stale:
+            print(f"{name} is stale: run python contracts/compile.py", file=sys.stderr)
+        for name in orphans:
+            print(f"{name} has no source in contracts/", file=sys.stderr)
+        if stale or orphans:
+            return 1
+        print(f"{', '.join(p.name for p in wanted)} match their sources")
+        return 0
+    for path, text in wanted.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """The agent's TOML configuration: parsed and validated once at start, with clear errors.
 
-Every problem names its key (`mqtt.port: must be an integer 1..65535`); all problems are
-reported together. The config hash (SHA-256 of the file bytes) goes into every header.
+The file's layout is a pydantic schema (the validator the collector's settings use too):
+every key is typed and bounded, an unknown or misspelt key is refused with its path
+(`mqtt.hots: unknown key`), and every problem is one `key: problem` item of a single
+BadData(MALFORMED) naming the file. The valid file becomes the frozen dataclasses below,
+which the agent uses. The config hash (SHA-256 of the file bytes) goes into every header.
 The format is documented in edge_agent/README.md; deploy/edge/agent.toml is an example.
 """
 
@@ -11,30 +14,18 @@ import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from edge_agent import limits
 from notary_core.errors import BadData, Reason
 from notary_core.header import DEVICE_ID_RE
 from notary_core.records import CanEncoder, ClockSource
 
-SOURCE_TYPES = ("can", "replay", "nmea", "bridge")
+SOURCE_TYPES = ("can", "replay", "nmea", "bridge")  # = _Source.type
 LOG_FORMATS = ("plain", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_SPOOL_KEYS = ("path", "head_path", "max_bytes", "retention_s", "min_free_bytes")
-_BATCH_KEYS = ("window_s", "max_records")
-_MQTT_KEYS = (
-    "host",
-    "port",
-    "ca_file",
-    "cert_file",
-    "key_file",
-    "collector_public_key",
-    "inflight",
-    "receipt_timeout_s",
-    "backoff_min_s",
-    "backoff_max_s",
-)
 
 
 @dataclass(frozen=True)
@@ -87,45 +78,90 @@ class Config:
     log_level: str = "INFO"
 
 
-class _Reader:
-    """Collects every problem instead of stopping at the first."""
-
-    def __init__(self, base: Path) -> None:
-        self.problems: list[str] = []
-        self.base = base
-
-    def get(
-        self, table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
-    ) -> Any:
-        value = table.get(key)
-        if value is None:
-            return None
-        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-            self.problems.append(f"{where}{key}: expected {_kind_name(kind)}, got {value!r}")
-            return None
-        return value
-
-    def req(self, table: dict[str, Any], key: str, kind: type, where: str) -> Any:
-        if key not in table:
-            self.problems.append(f"{where}{key}: missing")
-            return None
-        return self.get(table, key, kind, where)
-
-    def path(self, table: dict[str, Any], key: str, where: str) -> Path:
-        value = self.req(table, key, str, where)
-        p = Path(value) if value else Path()
-        return p if p.is_absolute() else self.base / p
-
-    def positive(self, value: Any, name: str, upper: float | None = None) -> None:
-        if value is not None and (value <= 0 or (upper is not None and value > upper)):
-            bound = f" and <= {upper}" if upper is not None else ""
-            self.problems.append(f"{name}: must be > 0{bound}, got {value!r}")
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true/false"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+class _Batch(_Table):
+    window_s: float = Field(default=limits.DEFAULT_WINDOW_S, gt=0, le=3600)
+    max_records: int = Field(default=limits.DEFAULT_MAX_RECORDS, gt=0, le=65536)
+
+
+class _Spool(_Table):
+    path: str
+    head_path: str | None = None  # default: <path>.head
+    max_bytes: int = Field(default=limits.DEFAULT_SPOOL_MAX_BYTES, gt=0)
+    retention_s: float = Field(default=limits.DEFAULT_RETENTION_S, gt=0)
+    min_free_bytes: int = Field(default=limits.DEFAULT_MIN_FREE_BYTES, gt=0)
+
+
+class _Mqtt(_Table):
+    host: str = Field(min_length=1)
+    port: int = Field(gt=0, lt=65536)
+    ca_file: str
+    cert_file: str
+    key_file: str
+    collector_public_key: str
+    inflight: int = Field(default=limits.DEFAULT_INFLIGHT, gt=0, le=1000)
+    receipt_timeout_s: float = Field(default=limits.DEFAULT_RECEIPT_TIMEOUT_S, gt=0)
+    backoff_min_s: float = Field(default=limits.DEFAULT_BACKOFF_MIN_S, gt=0)
+    backoff_max_s: float = Field(default=limits.DEFAULT_BACKOFF_MAX_S, gt=0)
+    keepalive_s: int = Field(default=30, gt=0, le=65535)
+
+
+class _Source(_Table):
+    type: Literal["can", "replay", "nmea", "bridge"]
+    stream: str
+    interface: str = "virtual"
+    channel: str = ""
+    bitrate: int | None = Field(default=None, gt=0)
+    fd: bool = False
+    options: dict[str, Any] = {}
+    file: str = ""
+    speed: Literal["recorded", "max"] = "recorded"
+    per_channel: bool = True
+    port: str = ""
+    baudrate: int = Field(default=9600, gt=0)
+
+    @field_validator("stream")
+    @classmethod
+    def _stream(cls, v: str) -> str:
+        if not _valid_stream(v):
+            raise ValueError(f"{v!r} is not a stream name ([a-z0-9:._-])")
+        return v
+
+    @model_validator(mode="after")
+    def _needs(self) -> _Source:
+        if self.type == "replay" and not self.file:
+            raise ValueError("a replay source needs `file`")
+        if self.type in ("nmea", "bridge") and not self.port:
+            raise ValueError(f"a {self.type} source needs `port`")
+        return self
+
+
+class _Log(_Table):
+    format: Literal["plain", "json"] = "plain"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"] = (
+        "INFO"
+    )
+
+
+class _File(_Table):
+    device_id: str
+    key_file: str
+    exit_when_done: bool = False
+    log: _Log = _Log()
+    batch: _Batch = _Batch()
+    spool: _Spool
+    mqtt: _Mqtt
+    source: list[_Source] = Field(min_length=1)
+
+    @field_validator("device_id")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not DEVICE_ID_RE.fullmatch(v):
+            raise ValueError(f"{v!r} is not a device id ([A-Za-z0-9._-], 1-64)")
+        return v
 
 
 def load(path: Path) -> Config:
@@ -144,131 +180,85 @@ def load(path: Path) -> Config:
 
 
 def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "config") -> Config:
-    r = _Reader(base)
-    known = {"device_id", "key_file", "spool", "batch", "mqtt", "source", "exit_when_done", "log"}
-    r.problems += [f"{k}: unknown key" for k in doc if k not in known]
-    device_id = r.req(doc, "device_id", str, "")
-    if device_id is not None and not DEVICE_ID_RE.fullmatch(device_id):
-        r.problems.append(f"device_id: {device_id!r} is not a device id ([A-Za-z0-9._-], 1-64)")
-    key_file = r.path(doc, "key_file", "")
-    spool = _table(r, doc, "spool")
-    batch = _table(r, doc, "batch")
-    mq = _table(r, doc, "mqtt")
-    lg = _table(r, doc, "log")
-    r.problems += [f"log.{k}: unknown key" for k in lg if k not in ("format", "level")]
-    log_format = r.get(lg, "format", str, "log.") or "plain"
-    if log_format not in LOG_FORMATS:
-        r.problems.append(f"log.format: must be 'plain' or 'json', got {log_format!r}")
-    log_level = (r.get(lg, "level", str, "log.") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        r.problems.append(f"log.level: must be one of {', '.join(LOG_LEVELS)}")
-    for tname, table, keys in (("spool", spool, _SPOOL_KEYS), ("batch", batch, _BATCH_KEYS)):
-        r.problems += [f"{tname}.{k}: unknown key" for k in table if k not in keys]
-    r.problems += [f"mqtt.{k}: unknown key" for k in mq if k not in _MQTT_KEYS]
-    window = r.get(batch, "window_s", (int, float), "batch.")
-    r.positive(window, "batch.window_s", 3600)
-    max_records = r.get(batch, "max_records", int, "batch.")
-    r.positive(max_records, "batch.max_records", 65536)
-    port = r.req(mq, "port", int, "mqtt.")
-    if port is not None and not 0 < port < 65536:
-        r.problems.append(f"mqtt.port: must be 1..65535, got {port}")
-    inflight = r.get(mq, "inflight", int, "mqtt.")
-    r.positive(inflight, "mqtt.inflight", 1000)
-    mqtt = MqttConfig(
-        host=r.req(mq, "host", str, "mqtt.") or "",
-        port=port or 0,
-        ca_file=r.path(mq, "ca_file", "mqtt."),
-        cert_file=r.path(mq, "cert_file", "mqtt."),
-        key_file=r.path(mq, "key_file", "mqtt."),
-        collector_public_key=r.path(mq, "collector_public_key", "mqtt."),
-        inflight=inflight or limits.DEFAULT_INFLIGHT,
-        receipt_timeout_s=_num(r, mq, "receipt_timeout_s", limits.DEFAULT_RECEIPT_TIMEOUT_S),
-        backoff_min_s=_num(r, mq, "backoff_min_s", limits.DEFAULT_BACKOFF_MIN_S),
-        backoff_max_s=_num(r, mq, "backoff_max_s", limits.DEFAULT_BACKOFF_MAX_S),
-    )
-    sources = _sources(r, doc)
-    spool_path = r.path(spool, "path", "spool.")
-    head_path = (
-        r.path(spool, "head_path", "spool.")
-        if "head_path" in spool
-        else spool_path.with_name(spool_path.name + ".head")
-    )
-    cfg = Config(
-        device_id=device_id or "",
-        key_file=key_file,
-        spool_path=spool_path,
-        mqtt=mqtt,
-        sources=sources,
-        window_s=float(window or limits.DEFAULT_WINDOW_S),
-        max_records=max_records or limits.DEFAULT_MAX_RECORDS,
-        spool_max_bytes=int(_num(r, spool, "max_bytes", limits.DEFAULT_SPOOL_MAX_BYTES)),
-        retention_s=_num(r, spool, "retention_s", limits.DEFAULT_RETENTION_S),
-        min_free_bytes=int(_num(r, spool, "min_free_bytes", limits.DEFAULT_MIN_FREE_BYTES)),
-        exit_when_done=bool(r.get(doc, "exit_when_done", bool, "")),
+    try:
+        f = _File.model_validate(doc)
+    except ValidationError as exc:
+        raise BadData(Reason.MALFORMED, f"{name}: {problems(exc)}") from None
+
+    def path(p: str) -> Path:
+        return Path(p) if Path(p).is_absolute() else base / p
+
+    missing = [
+        f"source[{i}].file: {path(s.file)} does not exist"
+        for i, s in enumerate(f.source)
+        if s.type == "replay" and not path(s.file).is_file()
+    ]
+    if missing:
+        raise BadData(Reason.MALFORMED, f"{name}: " + "; ".join(missing))
+    m = f.mqtt
+    return Config(
+        device_id=f.device_id,
+        key_file=path(f.key_file),
+        spool_path=path(f.spool.path),
+        mqtt=MqttConfig(
+            host=m.host,
+            port=m.port,
+            ca_file=path(m.ca_file),
+            cert_file=path(m.cert_file),
+            key_file=path(m.key_file),
+            collector_public_key=path(m.collector_public_key),
+            inflight=m.inflight,
+            receipt_timeout_s=m.receipt_timeout_s,
+            backoff_min_s=m.backoff_min_s,
+            backoff_max_s=m.backoff_max_s,
+            keepalive_s=m.keepalive_s,
+        ),
+        sources=tuple(
+            SourceConfig(**{**s.model_dump(), "file": str(path(s.file)) if s.file else ""})
+            for s in f.source
+        ),
+        window_s=f.batch.window_s,
+        max_records=f.batch.max_records,
+        spool_max_bytes=f.spool.max_bytes,
+        retention_s=f.spool.retention_s,
+        min_free_bytes=f.spool.min_free_bytes,
+        exit_when_done=f.exit_when_done,
         config_hash=config_hash,
-        head_path=head_path,
-        log_format=log_format,
-        log_level=log_level,
-    )
-    if r.problems:
-        raise BadData(Reason.MALFORMED, f"{name}: " + "; ".join(r.problems))
-    return cfg
+        head_path=path(f.spool.head_path) if f.spool.head_path is not None
+        else path(f.spool.path).with_name(Path(f.spool.path).name + ".head"),
+        log_format=f.log.format,
+        log_level=f.log.level.upper(),
+    )  # fmt: skip
 
 
-def _table(r: _Reader, doc: dict[str, Any], key: str) -> dict[str, Any]:
-    value = doc.get(key, {})
-    if not isinstance(value, dict):
-        r.problems.append(f"{key}: must be a table [{key}]")
-        return {}
-    return value
+KINDS = {"string_type": "expected a string", "int_type": "expected an integer",
+         "float_type": "expected a number", "bool_type": "expected true/false",
+         "dict_type": "expected a table", "list_type": "expected a list of tables",
+         "model_type": "expected a table", "literal_error": "expected one of"}  # fmt: skip
 
 
-def _num(r: _Reader, table: dict[str, Any], key: str, default: float) -> float:
-    value = r.get(table, key, (int, float), "")
-    r.positive(value, key)
-    return float(value) if value is not None else default
-
-
-def _sources(r: _Reader, doc: dict[str, Any]) -> tuple[SourceConfig, ...]:
-    items = doc.get("source", [])
-    if not isinstance(items, list) or not items:
-        r.problems.append("source: at least one [[source]] is required")
-        return ()
-    out: list[SourceConfig] = []
-    for i, s in enumerate(items):
-        w = f"source[{i}]."
-        kind = r.req(s, "type", str, w)
-        if kind is not None and kind not in SOURCE_TYPES:
-            r.problems.append(f"{w}type: {kind!r} is not one of {', '.join(SOURCE_TYPES)}")
-        stream = r.req(s, "stream", str, w) or ""
-        if stream and not _valid_stream(stream):
-            r.problems.append(f"{w}stream: {stream!r} is not a stream name ([a-z0-9:._-])")
-        speed = r.get(s, "speed", str, w) or "recorded"
-        if speed not in ("recorded", "max"):
-            r.problems.append(f"{w}speed: must be 'recorded' or 'max'")
-        if kind == "replay":
-            f = r.path(s, "file", w)
-            if not f.is_file():
-                r.problems.append(f"{w}file: {f} does not exist")
-        if kind in ("nmea", "bridge"):
-            r.req(s, "port", str, w)
-        out.append(
-            SourceConfig(
-                type=kind or "",
-                stream=stream,
-                interface=r.get(s, "interface", str, w) or "virtual",
-                channel=r.get(s, "channel", str, w) or "",
-                bitrate=r.get(s, "bitrate", int, w),
-                fd=bool(r.get(s, "fd", bool, w)),
-                options=r.get(s, "options", dict, w) or {},
-                file=str(r.path(s, "file", w)) if kind == "replay" else "",
-                speed=speed,
-                per_channel=r.get(s, "per_channel", bool, w) is not False,
-                port=r.get(s, "port", str, w) or "",
-                baudrate=r.get(s, "baudrate", int, w) or 9600,
-            )
-        )
-    return tuple(out)
+def problems(exc: ValidationError) -> str:
+    """pydantic's errors as `key.path: problem` items, one per problem, on one line."""
+    out = []
+    for e in exc.errors(include_url=False):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+        where = where.removeprefix(".") or "(top level)"
+        kind, msg = e["type"], e["msg"].removeprefix("Value error, ")
+        if where == "source" and kind in ("missing", "too_short"):
+            what = "at least one [[source]] is required"
+        elif kind == "missing":
+            what = "missing"
+        elif kind == "extra_forbidden":
+            what = "unknown key"
+        elif kind in KINDS:
+            what = f"{KINDS[kind]}{msg.partition('expected')[2] if kind == 'literal_error' else ''}"
+            what += f", got {e['input']!r}"
+        else:
+            what = f"{msg[0].lower()}{msg[1:]}"
+            if kind != "value_error":
+                what += f", got {e['input']!r}"
+        out.append(f"{where}: {what[:200]}")
+    return "; ".join(out)
 
 
 def _valid_stream(name: str) -> bool:

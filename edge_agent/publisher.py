@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import ssl
 import threading
 
 import paho.mqtt.client as mqtt
@@ -18,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent.config import MqttConfig
+from notary_core.errors import BadData, Reason
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,24 @@ def receipt_topic(device_id: str) -> str:
     return f"vn/v1/dev/{device_id}/receipt"
 
 
+def check_tls(cfg: MqttConfig) -> None:
+    """Load the TLS files as paho will, and name the key of the one that fails: a wrong or
+    unreadable file is a configuration error at start, not an ssl.SSLError traceback."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    key = "mqtt.ca_file"
+    try:
+        ctx.load_verify_locations(cafile=str(cfg.ca_file))
+        key = "mqtt.cert_file / mqtt.key_file"
+        ctx.load_cert_chain(str(cfg.cert_file), str(cfg.key_file))
+    except ssl.SSLError as exc:
+        what = exc.reason or str(exc)
+        raise BadData(Reason.BAD_KEY, f"{key}: not usable for TLS: {what}") from None
+    except OSError as exc:
+        raise BadData(
+            Reason.MALFORMED, f"{key}: cannot read {exc.filename}: {exc.strerror}"
+        ) from None
+
+
 class MqttPublisher:
     def __init__(self, cfg: MqttConfig, device_id: str, receipts: queue.Queue[bytes]) -> None:
         self.cfg = cfg
@@ -40,6 +60,7 @@ class MqttPublisher:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5)
+        check_tls(cfg)
         c.tls_set(ca_certs=str(cfg.ca_file), certfile=str(cfg.cert_file), keyfile=str(cfg.key_file))
         c.max_inflight_messages_set(cfg.inflight + 4)  # before connect (paho 2.x)
         c.reconnect_delay_set(max(1, round(cfg.backoff_min_s)), max(1, round(cfg.backoff_max_s)))

@@ -1,9 +1,9 @@
 """What a board would send, computed from recorded data: pure, no clock and no files.
 
-The comma2k19 RAV4 drive (shared/data/imu and gnss CSV, `t_boot_s` on one clock) becomes
+The comma2k19 RAV4 drive (data/imu and gnss CSV, `t_boot_s` on one clock) becomes
 IMU samples, NMEA GGA/RMC sentences for every GNSS fix (the CSV is decoded u-blox output,
 so the sentences are written here, with correct checksums) and time-sync messages; a
-gpsd receiver log (shared/data/nmea) is passed through byte for byte. Each item carries the
+gpsd receiver log (data/nmea) is passed through byte for byte. Each item carries the
 MCU microsecond at which the board would send it.
 """
 

@@ -35,7 +35,7 @@ from firmware_bridge.playback import fix_sentences
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "bridge"
 KEY = hashlib.sha256(b"vnotary bridge test key, board 7").digest()
 BOARD = 7
-# A fix of the comma2k19 RAV4 drive (shared/data/gnss, first row) as the simulator writes it.
+# A fix of the comma2k19 RAV4 drive (data/gnss, first row) as the simulator writes it.
 GGA, _ = fix_sentences(
     37.7209977, -122.47230529999999, 7.822999954223633, 1533226488299, 33.37, 2.1356101036071777
 )
@@ -47,7 +47,7 @@ def _messages() -> list[tuple[str, AnyMessage, int]]:
     return [
         ("hello", Hello((1, 2, 3), image, 0x0000000F), 1_000),
         ("heartbeat", Heartbeat(0, 3), 1_000_000),
-        # First row of shared/data/imu, in 1e-6 SI units per LSB.
+        # First row of data/imu, in 1e-6 SI units per LSB.
         (
             "imu",
             ImuSample((1074371, -129211, -9544968), (-18326, 5814, 3723), 1000, 1000),

@@ -1,4 +1,4 @@
-"""Shared test configuration: where the real data lives, Hypothesis profiles."""
+"""Test configuration for every test: where the real data lives, Hypothesis profiles."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("VNOTARY_SHARED_DATA", REPO.parent / "shared" / "data"))
+from tests.datasets import DATA
 
 # CI runs more examples than a developer's quick loop; both are deterministic per run seed.
 settings.register_profile(
@@ -21,7 +20,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real data set beside the repository (`../shared/data`)."""
-    if not (SHARED_DATA / "SOURCES.md").is_file():
-        raise RuntimeError(f"the shared data set is missing at {SHARED_DATA}")
-    return SHARED_DATA
+    """The real data set in the repository (`data/`, see data/SOURCES.md)."""
+    if not (DATA / "SOURCES.md").is_file():
+        raise RuntimeError(f"the data set is missing at {DATA}: a checkout has it in data/")
+    return DATA

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from notary_core.errors import Reason
@@ -26,9 +28,10 @@ from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
 from verifier.trust import TrustFileError, load_trust_bytes
 
 EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3, Verdict.UNREADABLE: 4,
-        Verdict.ERROR: 5}  # fmt: skip
+        Verdict.ERROR: 70}  # fmt: skip
 EXIT_UNREADABLE = EXIT[Verdict.UNREADABLE]
-EXIT_ERROR = EXIT[Verdict.ERROR]
+EXIT_ERROR = EXIT_INTERNAL = EXIT[Verdict.ERROR]  # a bug, never a verdict: 1 means FAIL only
+EXIT_BROKEN_PIPE = 141
 
 
 TRUST_KEYS = ("log_vkeys", "collector_keys", "anchor_contracts", "witnesses", "witness_quorum")
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         transcript = verify_bundle(data, trust, check_anchor)
-    except Exception as exc:  # a crash must never read as FAIL: exit 5, no verdict
+    except Exception as exc:  # a crash must never read as FAIL: exit 70, no verdict
         error = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vnotary verify: internal error, no verdict: {error}", file=sys.stderr)
         if args.json:
@@ -110,7 +113,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vnotary-verify", description=__doc__)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except BrokenPipeError:  # `| head`: as `vnotary verify` does (vnotary_cli/exits.py)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception:
+        traceback.print_exc()
+        print(f"vnotary-verify: internal error (exit {EXIT_INTERNAL}), no verdict", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import firmware_bridge
 from firmware_bridge import playback
 from firmware_bridge.board import BoardEncoder
 from firmware_bridge.decoder import Frame, StreamDecoder
@@ -27,7 +26,9 @@ from firmware_bridge.nmea import check_sentence
 from firmware_bridge.pty_board import PtyPort, play
 from firmware_bridge.serial_port import SerialBridge
 
-DEFAULT_DATA = Path(firmware_bridge.__file__).resolve().parents[2] / "shared" / "data"
+# The real data set of a source checkout (data/, see data/SOURCES.md); an installed package
+# has none: pass --data-dir.
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data"
 IMU_CSV = "imu/comma2k19_toyota_rav4_seg40_imu.csv"
 GNSS_CSV = "gnss/comma2k19_toyota_rav4_seg40_gnss_ublox.csv"
 
@@ -37,7 +38,12 @@ def register(subparsers: Any) -> None:
     sub = bridge.add_subparsers(dest="bridge_command", required=True, metavar="SUBCOMMAND")
 
     sim = sub.add_parser("simulate", help="play recorded IMU/GNSS/NMEA as a board over a pty")
-    sim.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="default: ../shared/data")
+    sim.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder with imu/, gnss/ and nmea/ (default: the checkout's data/)",
+    )
     sim.add_argument("--sources", default="imu,gnss", help="comma list of imu, gnss (RAV4 drive)")
     sim.add_argument("--nmea-log", help="also play a receiver log from DATA/nmea/ (file name)")
     pace = sim.add_mutually_exclusive_group()
@@ -48,11 +54,18 @@ def register(subparsers: Any) -> None:
     pace.add_argument("--fast", action="store_true", help="as fast as the reader takes it")
     sim.add_argument("--loop", action="store_true", help="start again at the end, forever")
     sim.add_argument("--link", type=Path, help="make a symlink to the pty here (replaced)")
-    sim.add_argument("--board-id", type=lambda v: int(v, 0), default=1)
+    sim.add_argument(
+        "--board-id",
+        type=lambda v: int(v, 0),
+        default=1,
+        help="board id in every frame (default 1)",
+    )
     sim.add_argument("--key-file", type=Path, help="sign frames: 32 raw bytes or 64 hex digits")
     sim.add_argument("--limit", type=int, help="stop after this many frames")
     sim.add_argument("--unplug-at", type=float, help="unplug after this many seconds")
-    sim.add_argument("--unplug-for", type=float, default=0.5)
+    sim.add_argument(
+        "--unplug-for", type=float, default=0.5, help="s the board stays unplugged (default 0.5)"
+    )
     sim.add_argument(
         "--linger", type=float, default=2.0, help="s to wait for the reader at the end"
     )
@@ -60,9 +73,13 @@ def register(subparsers: Any) -> None:
 
     listen = sub.add_parser("listen", help="read a port and print frames as JSON lines")
     listen.add_argument("port", help="serial device path (e.g. /dev/serial/by-id/...)")
-    listen.add_argument("--baud", type=int, default=921_600)
-    listen.add_argument("--key-file", type=Path)
-    listen.add_argument("--board-id", type=lambda v: int(v, 0), default=1)
+    listen.add_argument("--baud", type=int, default=921_600, help="default 921600")
+    listen.add_argument(
+        "--key-file", type=Path, help="check frame MACs: 32 raw bytes or 64 hex digits"
+    )
+    listen.add_argument(
+        "--board-id", type=lambda v: int(v, 0), default=1, help="expected board id (default 1)"
+    )
     listen.add_argument("--count", type=int, help="stop after this many frames")
     listen.add_argument("--timeout", type=float, help="stop after this many seconds")
     listen.set_defaults(handler=listen_port)

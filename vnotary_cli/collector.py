@@ -10,12 +10,11 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from collector.access import flows as access_flows
 from collector.access.rules import PARTY_ROLES
@@ -25,7 +24,11 @@ from collector.settings import Settings, write_key
 from collector.store.base import AnchorRow
 from collector.store.open import open_store
 from notary_core import cose
+from notary_core.errors import BadData, Reason
 from notary_core.grant import thumbprint
+from vnotary_cli.argtypes import ed25519_b64url, utc_ns
+
+CONFIG = "the collector's TOML settings (docs/collector.md)"
 
 
 def register(subparsers: Any) -> None:
@@ -33,42 +36,50 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="collector_command", required=True, metavar="SUBCOMMAND")
 
     keygen = sub.add_parser("keygen", help="write a new Ed25519 collector key (PEM)")
-    keygen.add_argument("--out", required=True, type=Path)
+    keygen.add_argument(
+        "--out", required=True, type=Path, help="where to write the key (mode 0600)"
+    )
     keygen.set_defaults(handler=_keygen)
 
     run = sub.add_parser("run", help="ingest, checkpoint and anchor until interrupted")
-    run.add_argument("--config", required=True, type=Path)
+    run.add_argument("--config", required=True, type=Path, help=CONFIG)
     run.set_defaults(handler=_run)
 
     serve = sub.add_parser("serve", help="serve the HTTP API (log, registry, grants, evidence)")
-    serve.add_argument("--config", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--config", required=True, type=Path, help=CONFIG)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     serve.set_defaults(handler=_serve)
 
     dev = sub.add_parser("device", help="the device registry").add_subparsers(
         dest="device_command", required=True, metavar="ACTION"
     )
     add = dev.add_parser("add", help="enrol a device key (or rotate in a new one)")
-    add.add_argument("--config", required=True, type=Path)
-    add.add_argument("device_id")
+    add.add_argument("--config", required=True, type=Path, help=CONFIG)
+    add.add_argument("device_id", help="the device id (its certificate CN)")
     add.add_argument("--public-key", required=True, type=Path, help="PEM public key")
-    add.add_argument("--not-before", help="ISO 8601 UTC (default: now)")
-    add.add_argument("--not-after", help="ISO 8601 UTC (default: open)")
+    add.add_argument(
+        "--not-before", type=utc_ns,
+        help="ISO 8601 UTC the key is valid from (default: now; 1970-01-01T00:00:00Z is the "
+        "epoch, for replayed recordings)",
+    )  # fmt: skip
+    add.add_argument("--not-after", type=utc_ns, help="ISO 8601 UTC (default: open)")
     add.set_defaults(handler=_device_add)
     revoke = dev.add_parser("revoke", help="revoke every live key of a device")
-    revoke.add_argument("--config", required=True, type=Path)
-    revoke.add_argument("device_id")
+    revoke.add_argument("--config", required=True, type=Path, help=CONFIG)
+    revoke.add_argument("device_id", help="the device id")
     revoke.set_defaults(handler=_device_revoke)
     ls = dev.add_parser("list", help="list devices and their keys")
-    ls.add_argument("--config", required=True, type=Path)
+    ls.add_argument("--config", required=True, type=Path, help=CONFIG)
     ls.set_defaults(handler=_device_list)
 
     lg = sub.add_parser("log", help="the transparency log").add_subparsers(
         dest="log_command", required=True, metavar="ACTION"
     )
     cp = lg.add_parser("checkpoint", help="sign a checkpoint now and print the latest")
-    cp.add_argument("--config", required=True, type=Path)
+    cp.add_argument("--config", required=True, type=Path, help=CONFIG)
     cp.set_defaults(handler=_log_checkpoint)
     contract = sub.add_parser("contract", help="the anchor contract").add_subparsers(
         dest="contract_command", required=True, metavar="ACTION"
@@ -92,12 +103,6 @@ def register(subparsers: Any) -> None:
     register_access(sub)
 
 
-def _ns(text: str | None, default: int | None) -> int | None:
-    if text is None:
-        return default
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1e9)
-
-
 def _keygen(args: argparse.Namespace) -> int:
     key = write_key(args.out)
     pem = key.public_key().public_bytes(
@@ -107,9 +112,9 @@ def _keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-EXIT_REFUSED = 5
+EXIT_REFUSED = 6
 """`collector run` stopped because the signer guard refused to sign (systemd:
-RestartPreventExitStatus=5, so it is not restarted into the same refusal)."""
+RestartPreventExitStatus=6, so it is not restarted into the same refusal)."""
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -150,19 +155,26 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _device_add(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
-    key = cose.PublicKey.from_key(
-        serialization.load_pem_public_key(args.public_key.read_bytes())  # type: ignore[arg-type]
-    )
+    pem = args.public_key.read_bytes()
+    try:
+        loaded = serialization.load_pem_public_key(pem)
+    except ValueError:
+        raise BadData(Reason.MALFORMED, f"{args.public_key}: not a PEM public key") from None
+    if not isinstance(loaded, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+        raise BadData(Reason.MALFORMED, f"{args.public_key}: not an Ed25519 or P-256 key")
+    key = cose.PublicKey.from_key(loaded)
     now = time.time_ns()
+    # None is absent; 0 is the epoch (a replayed recording's key may start there).
+    not_before = now if args.not_before is None else args.not_before
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             e = await store.add_device_key(
                 args.device_id,
                 key.spki(),
                 key.kid,
-                _ns(args.not_before, now) or now,
-                _ns(args.not_after, None),
+                not_before,
+                args.not_after,
                 now,
             )
             print(f"{e.action.name.lower()} {args.device_id} key {key.kid.hex()}")
@@ -175,7 +187,7 @@ def _device_revoke(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             for e in await store.revoke_device(args.device_id, time.time_ns()):
                 print(f"revoked {args.device_id} key {e.key_id.hex()}")
 
@@ -187,7 +199,7 @@ def _device_list(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             for k in await store.list_devices():
                 state = "revoked" if k.revoked_utc_ns is not None else "live"
                 print(
@@ -200,7 +212,7 @@ def _device_list(args: argparse.Namespace) -> int:
 
 
 def _contract_deploy(args: argparse.Namespace) -> int:
-    """Deploy contracts/AnchorV2.json and print the [anchor] settings that name it."""
+    """Deploy the AnchorV2 artifact (collector/log/contracts/); print the [anchor] lines."""
     from collector.log.anchor_evm import deploy_at  # noqa: PLC0415 (web3 is slow to import)
 
     key = args.key_file.read_text(encoding="ascii").strip()
@@ -213,7 +225,7 @@ def _log_checkpoint(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> None:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             await settings.checkpoint_signer(store).sign_if_grown(time.time_ns())
             cp = await store.latest_checkpoint()
             published = await store.latest_published_checkpoint()
@@ -245,34 +257,35 @@ def register_access(sub: Any) -> None:
     """`collector trust|vehicle add|party add|owner add|install`: the access registry, run
     by the operator on the collector host (the same flows as the signed HTTP API)."""
     trust = sub.add_parser("trust", help="write the trust file for `vnotary verify --trust`")
-    trust.add_argument("--config", required=True, type=Path)
-    trust.add_argument("--out", required=True, type=Path)
+    trust.add_argument("--config", required=True, type=Path, help=CONFIG)
+    trust.add_argument("--out", required=True, type=Path, help="the trust file to write (JSON)")
     trust.set_defaults(handler=_trust)
     veh = sub.add_parser("vehicle", help="register a vehicle")
-    veh.add_argument("--config", required=True, type=Path)
-    veh.add_argument("vehicle_id")
-    veh.add_argument("--label", default="")
+    veh.add_argument("--config", required=True, type=Path, help=CONFIG)
+    veh.add_argument("vehicle_id", help="the vehicle id (e.g. vin-...)")
+    veh.add_argument("--label", default="", help="a name for people (default: none)")
     veh.set_defaults(handler=_registry, op="vehicle")
     party = sub.add_parser("party", help="register an owner or party key (raw Ed25519 b64url)")
-    party.add_argument("--config", required=True, type=Path)
-    party.add_argument("role", choices=sorted(PARTY_ROLES))
-    party.add_argument("name")
+    party.add_argument("--config", required=True, type=Path, help=CONFIG)
+    party.add_argument("role", choices=sorted(PARTY_ROLES), help="what the key may do")
+    party.add_argument("name", help="a name for people")
     party.add_argument(
-        "--public-key", required=True, help="raw Ed25519 key, base64url: write --public-key=KEY"
-    )
+        "--public-key", required=True, type=ed25519_b64url,
+        help="raw Ed25519 key, base64url: write --public-key=KEY",
+    )  # fmt: skip
     party.set_defaults(handler=_registry, op="party")
     for name, what in (("owner", "bind an owner (thumbprint) to a vehicle for a period"),
                        ("install", "install a device in a vehicle for a period")):  # fmt: skip
         p = sub.add_parser(name, help=what)
-        p.add_argument("--config", required=True, type=Path)
-        p.add_argument("vehicle_id")
+        p.add_argument("--config", required=True, type=Path, help=CONFIG)
+        p.add_argument("vehicle_id", help="the vehicle id")
         p.add_argument(
             "who",
             help="owner thumbprint or device id (a thumbprint may start with '-': put `--` "
             "before the positional arguments then)",
         )
-        p.add_argument("--start", help="ISO 8601 UTC (default: the epoch)")
-        p.add_argument("--end", help="ISO 8601 UTC (default: open)")
+        p.add_argument("--start", type=utc_ns, help="ISO 8601 UTC (default: the epoch)")
+        p.add_argument("--end", type=utc_ns, help="ISO 8601 UTC (default: open)")
         p.set_defaults(handler=_registry, op=name)
     for name, what in (("owner-end", "end an owner's period (a sale): OWNER_ENDED"),
                        ("uninstall", "end a device's installation: DEVICE_REMOVED")):  # fmt: skip
@@ -280,7 +293,7 @@ def register_access(sub: Any) -> None:
         p.add_argument("--config", required=True, type=Path)
         p.add_argument("vehicle_id")
         p.add_argument("who", help="owner thumbprint or device id (put `--` before a leading '-')")
-        p.add_argument("--at", required=True, help="ISO 8601 UTC: when the period ends")
+        p.add_argument("--at", required=True, type=utc_ns, help="ISO 8601 UTC: when it ends")
         p.set_defaults(handler=_registry, op=name)
 
 
@@ -288,7 +301,7 @@ def _trust(args: argparse.Namespace) -> int:
     settings = Settings.load(args.config)
 
     async def go() -> list[AnchorRow]:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             return await store.anchors()
 
     anchors = asyncio.run(go())
@@ -315,24 +328,24 @@ def _registry(args: argparse.Namespace) -> int:
 
     async def go() -> str:
         async with (
-            await open_store(settings.store) as store,
+            await open_store(settings.store_url()) as store,
             AccessStore(store).tx() as atx,
         ):
             if args.op == "vehicle":
                 await access_flows.add_vehicle(atx, args.vehicle_id, args.label, now)
                 return f"vehicle {args.vehicle_id}"
             if args.op == "party":
-                raw = base64.urlsafe_b64decode(args.public_key + "=" * (-len(args.public_key) % 4))
+                raw = args.public_key
                 tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(raw))
                 await access_flows.add_party(atx, Party(tp, args.role, args.name, raw), now)
                 return f"{args.role} {tp}"
             if args.op in ("owner-end", "uninstall"):
                 table = "ownerships" if args.op == "owner-end" else "installs"
-                at = _ns(args.at, 0) or 0
                 index = await access_flows.end_period(atx, table, "operator-cli", args.vehicle_id,
-                                                      args.who, at, now)  # fmt: skip
+                                                      args.who, args.at, now)  # fmt: skip
                 return f"{args.op} {args.who} in {args.vehicle_id}: log#{index}"
-            start, end = _ns(args.start, 0) or 0, _ns(args.end, OPEN_END) or OPEN_END
+            start = 0 if args.start is None else args.start
+            end = OPEN_END if args.end is None else args.end
             flow = access_flows.bind_owner if args.op == "owner" else access_flows.install
             index = await flow(atx, "operator-cli", args.vehicle_id, args.who, start, end, now)
             return f"{args.op} {args.who} in {args.vehicle_id}: log#{index}"

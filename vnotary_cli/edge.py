@@ -9,22 +9,24 @@ from pathlib import Path
 
 from notary_core.errors import BadData, Reason
 
+CONFIG = "the agent's TOML config (deploy/edge/agent.toml)"
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     edge = subparsers.add_parser("edge", help="the in-vehicle agent: provision, run, status")
     sub = edge.add_subparsers(dest="edge_command", required=True, metavar="SUBCOMMAND")
     p = sub.add_parser("provision", help="create the device key (0600) and a CSR for mTLS")
-    p.add_argument("--device-id", required=True)
+    p.add_argument("--device-id", required=True, help="the device id (its certificate CN)")
     p.add_argument("--dir", type=Path, required=True, help="where to write the key files")
     p.set_defaults(handler=_provision)
     r = sub.add_parser("run", help="run the agent with a TOML config")
-    r.add_argument("--config", type=Path, required=True)
+    r.add_argument("--config", type=Path, required=True, help=CONFIG)
     r.add_argument(
         "--log-format", choices=("plain", "json"), help="log lines (overrides log.format)"
     )
     r.set_defaults(handler=_run)
     s = sub.add_parser("status", help="spool depth, oldest unacknowledged batch, counters")
-    s.add_argument("--config", type=Path, required=True)
+    s.add_argument("--config", type=Path, required=True, help=CONFIG)
     s.set_defaults(handler=_status)
 
 

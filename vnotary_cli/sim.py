@@ -146,6 +146,8 @@ def register(sub: Any) -> None:
     s.add_argument("--link", help="also make a symlink to the pty at this path")
     s.add_argument("--limit", type=int, default=0, help="stop after this many frames")
     s.add_argument("--linger", type=float, default=1.0, help="seconds to stay open at the end")
-    s.add_argument("--open-timeout", type=float, default=30.0)
+    s.add_argument(
+        "--open-timeout", type=float, default=30.0, help="s to wait for a reader to open the pty"
+    )
     s.add_argument("--start-at", type=float, help="UNIX time to start playing at (once opened)")
     s.set_defaults(handler=play)

@@ -84,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                                   settings.access.retry_after_s)  # fmt: skip
         clients = settings.witness_clients()
         try:
-            async with await open_store(settings.store) as store:
+            async with await open_store(settings.store_url()) as store:
                 app.state.store = store
                 app.state.checkpoint_signer = settings.checkpoint_signer(store, clients)
                 yield

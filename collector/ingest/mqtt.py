@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from pydantic import BaseModel, ConfigDict, Field
 
 from collector import limits
 from collector.ingest.pipeline import Ingestor, Outcome, receipt_topic
@@ -35,15 +36,18 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 RECEIPT_TIMEOUT_S = 10.0
 
 
-@dataclass(frozen=True)
-class MqttSettings:
-    host: str
-    port: int
+class MqttSettings(BaseModel):
+    """The [mqtt] table of collector.toml (validated: collector/settings.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    host: str = Field(min_length=1)
+    port: int = Field(gt=0, lt=65536)
     ca_cert: str
     cert: str
     key: str
-    client_id: str = "collector"
-    shared_group: str | None = None  # "collectors" -> $share/collectors/vn/v1/dev/+/batch
+    client_id: str = Field(default="collector", min_length=1, max_length=64)
+    # "collectors" -> $share/collectors/vn/v1/dev/+/batch (MQTT v5 §4.8.2)
+    shared_group: str | None = Field(default=None, pattern=r"^[^/#+]+$")
 
     @property
     def subscription(self) -> str:

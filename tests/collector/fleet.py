@@ -13,25 +13,24 @@ from notary_core import cose
 from notary_core.batch import SealedBatch, seal
 from notary_core.header import GENESIS_PREV_HASH, BatchHeader, StreamCounters
 from notary_core.records import CanEncoder, CanFlags, ClockSource
+from tests.datasets import RAV4_CAN, read_text
 
-TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
 T0 = 1_700_000_000_000_000_000
 
 
 def load_can_records(shared_data: Path, limit: int) -> list[bytes]:
-    """Canonical CAN records from a candump log of the shared data set."""
+    """Canonical CAN records from the RAV4 candump log of the data set."""
     enc = CanEncoder("can0", ClockSource.REPLAY)
     out: list[bytes] = []
-    with open(shared_data / TRACE, encoding="ascii") as f:
-        for seq, line in enumerate(f):
-            if seq >= limit:
-                break
-            ts, _bus, frame = line.split()
-            can_id, data_hex = frame.split("#")
-            data = bytes.fromhex(data_hex)
-            t = int(float(ts.strip("()")) * 1e9)
-            flags = CanFlags.EXT if len(can_id) > 3 else 0
-            out.append(enc.encode(seq, t, T0 + t, int(can_id, 16), flags, len(data), data))
+    for seq, line in enumerate(read_text(shared_data / RAV4_CAN).splitlines()):
+        if seq >= limit:
+            break
+        ts, _bus, frame = line.split()
+        can_id, data_hex = frame.split("#")
+        data = bytes.fromhex(data_hex)
+        t = int(float(ts.strip("()")) * 1e9)
+        flags = CanFlags.EXT if len(can_id) > 3 else 0
+        out.append(enc.encode(seq, t, T0 + t, int(can_id, 16), flags, len(data), data))
     return out
 
 

@@ -2,7 +2,7 @@
 witness processes (quorum 2): a database edited behind a running collector (PostgreSQL),
 the leaf rewrite with the collector stopped (SQLite, no witnesses: today's behaviour), and
 a new leader on another machine given a database restored from an older copy. Each ends in
-a refusal: exit 5 with one line, a halt that survives a restart, nothing published."""
+a refusal: exit 6 with one line, a halt that survives a restart, nothing published."""
 
 from __future__ import annotations
 
@@ -60,14 +60,14 @@ def start(cfg: Path) -> subprocess.Popen[str]:
 
 
 def refused(proc: subprocess.Popen[str], timeout: float = 30) -> str:
-    """The collector stops by itself with exit 5; return its one-line message."""
+    """The collector stops by itself with exit 6; return its one-line message."""
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         raise
-    assert proc.returncode == 5, err[-3000:]
+    assert proc.returncode == 6, err[-3000:]
     (line,) = [x for x in err.splitlines() if x.startswith("vnotary collector:")]
     assert line.startswith("vnotary collector: refusing to sign, stopped: REWRITE: ")
     return line
@@ -140,7 +140,7 @@ async def test_postgres_edited_behind_a_running_collector(
         assert "does not extend this signer's last checkpoint at size 7" in line
         again = subprocess.run([EXE, "collector", "run", "--config", str(a_cfg)],
                                capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
-        assert again.returncode == 5 and "halted" in again.stderr  # a restart keeps refusing
+        assert again.returncode == 6 and "halted" in again.stderr  # a restart keeps refusing
         status = run_once(a_cfg, "guard", "status")
         assert status.returncode == 1 and "signer halted: REWRITE" in status.stdout
         # Failover: machine b never signed; the store's signed checkpoint and the witnesses'

@@ -14,8 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from notary_core import batch, bundle, checkpoint, cose, grant, header, heads, logleaf, merkle
-from notary_core import witness
+from notary_core import (
+    batch,
+    bundle,
+    checkpoint,
+    cose,
+    grant,
+    header,
+    heads,
+    logleaf,
+    merkle,
+    witness,
+)
 from notary_core import records as r
 from notary_core.evidence import Trust
 from tests.core.bundle_factory import DEVICE, ORIGIN, SEC, T0, VEHICLE, _key, batch_records

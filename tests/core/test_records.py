@@ -195,7 +195,7 @@ def test_fd_and_classic_rules() -> None:
 
 def test_every_frame_of_the_real_traces_round_trips(shared_data: Path) -> None:
     count = 0
-    for path in sorted((shared_data / "can").glob("*.log")):
+    for path in sorted((shared_data / "can").glob("*.log.gz")):
         encoders: dict[str, r.CanEncoder] = {}
         with can.LogReader(str(path)) as reader:
             for seq, msg in enumerate(reader):

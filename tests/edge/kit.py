@@ -15,13 +15,12 @@ from edge_agent import device_key
 from notary_core import cose
 from notary_core.batch import SealedBatch
 from notary_core.header import GENESIS_PREV_HASH
-from tests.conftest import SHARED_DATA
+from tests.datasets import DATA, GIULIA_CAN, RAV4_CAN
 from tests.infra.mqtt_broker import MosquittoBroker
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = SHARED_DATA  # ../shared/data, or VNOTARY_SHARED_DATA (a worktree elsewhere)
-RAV4 = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
-GIULIA = DATA / "can" / "recan_alfa_romeo_giulia_exp3.log"
+RAV4 = DATA / RAV4_CAN
+GIULIA = DATA / GIULIA_CAN
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from notary_core.records import ClockSource, Kind, decode
+from tests.datasets import read_text
 from tests.edge.kit import GIULIA, RAV4, Device, check_chain, replay_source, start_agent
 from tests.edge.responder import Responder
 from tests.infra.mqtt_broker import MosquittoBroker
@@ -40,7 +41,7 @@ def test_replay_of_real_trace_reaches_receipts(
     assert proc.wait(timeout=120) == 0, (dev.dir / "agent.log").read_text()
     batches = resp.chain()
     records = check_chain(batches, dev.public)
-    frames = sum(1 for line in trace.read_text().splitlines() if line.startswith("("))
+    frames = sum(1 for line in read_text(trace).splitlines() if line.startswith("("))
     can = [decode(r) for b in batches for r in b.verify(dev.public)]
     can = [r for r in can if r.kind == Kind.CAN]
     assert len(can) == frames and records >= frames

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.datasets import read_text
 from tests.edge.kit import GIULIA, Device, check_chain, replay_source, start_agent
 from tests.edge.responder import Responder
 from tests.infra.mqtt_broker import MosquittoBroker
@@ -73,7 +74,7 @@ def test_broker_outage_under_load_loses_nothing(
             proc.wait()
     batches = resp.chain()
     records = check_chain(batches, dev.public)
-    frames = sum(1 for line in GIULIA.read_text().splitlines() if line.startswith("("))
+    frames = sum(1 for line in read_text(GIULIA).splitlines() if line.startswith("("))
     can_seen = sum(c.seen for k, c in batches[-1].signed.header.streams.items() if k != "agent")
     assert can_seen == frames and records >= frames
     assert "disconnected" in log.read_text()

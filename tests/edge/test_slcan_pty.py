@@ -22,8 +22,9 @@ from edge_agent.config import SourceConfig
 from edge_agent.sources.base import Emitter
 from edge_agent.sources.can import CanBusSource
 from notary_core import records as rec
+from tests.datasets import RAV4_CAN
 
-TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+TRACE = RAV4_CAN
 
 
 def adapter(shared_data: Path, link: Path, limit: int) -> subprocess.Popen[str]:

@@ -20,8 +20,9 @@ def dev(tmp_path: Path) -> Device:
     return provision(tmp_path, broker)
 
 
-def _run(cfg: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["edge", "run", "--config", str(cfg)]) == 2
+def _run(cfg: Path, capsys: pytest.CaptureFixture[str], code: int = 2) -> str:
+    """Exit 2: the configuration or its files are refused; 5: the system is not ready."""
+    assert main(["edge", "run", "--config", str(cfg)]) == code
     return capsys.readouterr().err
 
 
@@ -72,7 +73,7 @@ def test_full_disk_for_the_spool(
 ) -> None:
     with running_broker(tmp_path / "r") as broker:
         cfg = dev.config(broker, replay_source(GIULIA), spool={"min_free_bytes": 1 << 60})
-        err = _run(cfg, capsys)
+        err = _run(cfg, capsys, code=5)  # a full disk: retry later, the config is fine
         assert "UNREACHABLE" in err and "is full" in err
         cfg = dev.config(broker, replay_source(GIULIA), spool={"path": "/nonexistent/s.db"})
         assert "spool directory /nonexistent does not exist" in _run(cfg, capsys)

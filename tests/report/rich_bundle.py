@@ -1,4 +1,4 @@
-"""A valid evidence bundle of the real RAV4 drive (../shared/data), for the report tests.
+"""A valid evidence bundle of the real RAV4 drive (data/), for the report tests.
 
 The factory of tests/core builds the keys and the log; the batches here hold real records:
 CAN speed (0x0b4) and brake (0x224) frames from the comma2k19 trace, GNSS as NMEA GGA/RMC
@@ -21,14 +21,13 @@ import cantools
 
 from notary_core import batch, bundle, grant, header, logleaf
 from notary_core import records as r
-from tests.conftest import SHARED_DATA
 from tests.core import bundle_factory as f
+from tests.datasets import DATA, RAV4_CAN, RAV4_DBC, RAV4_GNSS, RAV4_IMU, read_text
 
-DATA = SHARED_DATA  # ../shared/data, or VNOTARY_SHARED_DATA (a worktree elsewhere)
-CAN_LOG = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
-GNSS_CSV = DATA / "gnss" / "comma2k19_toyota_rav4_seg40_gnss_ublox.csv"
-IMU_CSV = DATA / "imu" / "comma2k19_toyota_rav4_seg40_imu.csv"
-DBC = DATA / "dbc" / "toyota_rav4_2017_pt_generated.dbc"
+CAN_LOG = DATA / RAV4_CAN
+GNSS_CSV = DATA / RAV4_GNSS
+IMU_CSV = DATA / RAV4_IMU
+DBC = DATA / RAV4_DBC
 IDS = {0x0B4: "SPEED", 0x224: "BRAKE_MODULE"}
 SCOPE = ("can0#0b4", "can0#224", "gnss", "imu")
 SEC = f.SEC
@@ -87,7 +86,7 @@ def load_drive() -> Drive:
             out.append(
                 (mono, mono + offset, "imu", r.ImuSample((v[0], v[1], v[2]), (v[3], v[4], v[5])))
             )
-    for line in CAN_LOG.read_text().splitlines():
+    for line in read_text(CAN_LOG).splitlines():
         ts, chan, frame = line.split()
         can_id, data = frame.split("#")
         if chan != "can0" or int(can_id, 16) not in IDS:

@@ -38,7 +38,10 @@ def unit(path: Path) -> dict[str, dict[str, list[str]]]:
 def test_edge_unit_runs_the_agent_restarts_and_is_hardened(tmp_path: Path) -> None:
     u = unit(GATEWAY / "vnotary-edge.service")
     svc = u["Service"]
-    assert svc["ExecStart"] == ["/opt/vnotary/bin/vnotary edge run --config /etc/vnotary/edge.toml"]
+    # The release install.sh made current (/opt/vnotary/current -> releases/<version>-<sha>).
+    assert svc["ExecStart"] == [
+        "/opt/vnotary/current/bin/vnotary edge run --config /etc/vnotary/edge.toml"
+    ]
     assert svc["Restart"] == ["always"] and svc["RestartSec"] == ["5s"]
     assert int(u["Unit"]["StartLimitBurst"][0]) > 1 and u["Unit"]["StartLimitIntervalSec"]
     assert svc["User"] == ["vnotary"] and svc["SupplementaryGroups"] == ["dialout"]
@@ -56,8 +59,8 @@ def test_edge_unit_runs_the_agent_restarts_and_is_hardened(tmp_path: Path) -> No
         # It checks that ExecStart is executable: point it at this checkout's vnotary.
         venv = Path(shutil.which("vnotary") or ROOT / ".venv/bin/vnotary")
         text = (GATEWAY / "vnotary-edge.service").read_text()
-        (tmp_path / "vnotary-edge.service").write_text(text.replace("/opt/vnotary/bin/vnotary",
-                                                                    str(venv)))  # fmt: skip
+        text = text.replace("/opt/vnotary/current/bin/vnotary", str(venv))
+        (tmp_path / "vnotary-edge.service").write_text(text)
         (tmp_path / "vnotary-can@can0.service").write_text((GATEWAY / "vnotary-can@.service")
                                                            .read_text())  # fmt: skip
         done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "vnotary-edge.service"),

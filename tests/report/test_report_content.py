@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from notary_core.evidence import verify_bundle
-from tests.conftest import SHARED_DATA
 from tests.core.bundle_factory import build, make_world
+from tests.datasets import DATA
 from tests.report.rich_bundle import build_rich
 from verifier.report.build import generate
 from verifier.report.data import extract, utc
@@ -17,7 +17,7 @@ from verifier.report.nmea import checksum_ok, parse_fix
 from verifier.report.svg import _decimate, nice_ticks
 from vnotary_cli.main import main
 
-NMEA = SHARED_DATA / "nmea" / "gpsd-ublox-neo-m9n-nmea.log"
+NMEA = DATA / "nmea" / "gpsd-ublox-neo-m9n-nmea.log"
 
 
 def _report(raw: bytes, **kw: str) -> str:

@@ -16,7 +16,7 @@ Every reason code of docs/protocol.md §9 that a bundle verifier can produce is 
 - UNKNOWN_KEY, ORIGIN_MISMATCH: the checkpoint check reports every fault of the signed note
   as BAD_CHECKPOINT (§12.1 table), naming the inner code in its detail.
 - INTERNAL_ERROR: the verifier's own failure, never a verdict on a bundle; the CLI answers
-  it with exit 5 (tests/verifier/test_verify_cli.py).
+  it with exit 70 (tests/verifier/test_verify_cli.py).
 """
 
 from __future__ import annotations

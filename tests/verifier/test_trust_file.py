@@ -216,12 +216,12 @@ def test_an_internal_error_exits_5_and_never_reads_as_fail(
 
     monkeypatch.setattr(cli, "verify_bundle", broken)
     code, out, err = _run(capsys, str(bundles["good.vnb"]), "--json")
-    assert code == 5 == cli.EXIT[Verdict.ERROR]
+    assert code == 70 == cli.EXIT[Verdict.ERROR]
     doc = json.loads(out)
     assert doc["verdict"] == "ERROR" and doc["reasons"] == ["INTERNAL_ERROR"]
     assert err.count("\n") == 1 and "internal error" in err and "RuntimeError" in err
     code, out, err = _run(capsys, str(bundles["good.vnb"]))
-    assert code == 5 and out == "" and err.count("\n") == 1
+    assert code == 70 and out == "" and err.count("\n") == 1
 
 
 def test_every_verdict_has_its_own_exit_code() -> None:

@@ -76,7 +76,7 @@ def find_hardest_braking(config: Path, device: str, dbc: Path) -> tuple[int, flo
     settings = Settings.load(config)
 
     async def speeds() -> tuple[list[int], list[float]]:
-        async with await open_store(settings.store) as store:
+        async with await open_store(settings.store_url()) as store:
             rows = await store.batches_between(device, 0, 2**62)
         records = [r for row in rows for r in batch.split_records_block(row.records_block)]
         view = SignalDecoder(str(dbc)).views(records, ["SPEED"])

@@ -29,7 +29,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from vnotary_cli.demo import inputs
 from vnotary_cli.demo.access import Api, find_hardest_braking, grant_and_download
+from vnotary_cli.demo.inputs import ANVIL, DBC, FLEET_CA, RENDER, TRACE
 from vnotary_cli.demo.stack import REPO, DemoError, Stack, free_port, port_open, wait_until
 from vnotary_cli.demo.witnesses import (
     QUORUM,
@@ -40,13 +42,9 @@ from vnotary_cli.demo.witnesses import (
     start_witnesses,
 )
 
-ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
-FLEET_CA = REPO / "deploy" / "pki" / "fleet_ca.py"
 # anvil's first well-known development account: public test key, never holds real value.
 DEV_CHAIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEVICE = "edge-rav4"
-TRACE = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
-DBC = "dbc/toyota_rav4_2017_pt_generated.dbc"
 VEHICLE = "vin-2T3RFREV7HW000001"
 ORIGIN = "demo.vnotary.local/log"
 # What the insurer asks for: speed (0x0B4 SPEED), brake (0x224 BRAKE_MODULE) and GNSS.
@@ -90,7 +88,7 @@ def _find(files: dict[str, Path], *needles: str) -> Path:
 
 
 def start_broker(stack: Stack, w: Path, files: dict[str, Path]) -> int:
-    sys.path.insert(0, str(REPO / "deploy" / "mosquitto"))
+    sys.path.insert(0, str(RENDER.parent))
     import render  # type: ignore[import-not-found]  # noqa: PLC0415 (deploy/mosquitto/render.py)
 
     port = free_port()
@@ -103,7 +101,9 @@ def start_broker(stack: Stack, w: Path, files: dict[str, Path]) -> int:
         cafile=str(_find(files, "ca", "crt")), certfile=str(_find(files, "server", "crt")),
         keyfile=str(_find(files, "server", "key")), acl_file=str(render.ACL),
     ))  # fmt: skip
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    mosquitto = inputs.mosquitto()
+    if mosquitto is None:
+        raise DemoError("mosquitto is not installed")
     proc = stack.start("mosquitto", [mosquitto, "-c", str(conf)])
     wait_until("mosquitto", port_open(port), 15, proc)
     return port
@@ -129,8 +129,11 @@ def start_chain(stack: Stack) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
-    if not (data_dir / TRACE).is_file():
-        print(f"vnotary demo: the RAV4 drive is not at {data_dir / TRACE}", file=sys.stderr)
+    lacking = inputs.missing(data_dir)
+    if lacking:
+        print("vnotary demo: cannot start, missing:", file=sys.stderr)
+        for line in lacking:
+            print(f"  - {line}", file=sys.stderr)
         return 2
     w = Path(args.workdir).resolve()
     if w.exists():
@@ -393,8 +396,14 @@ def _utc(ns: int) -> str:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="the end-to-end demo on the real RAV4 drive (a few minutes)")
-    p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
-    p.add_argument("--workdir", default=str(REPO / "demo-data"))
+    p.add_argument(
+        "--data-dir", default=str(REPO / "data"),
+        help="the real data set: can/, dbc/, imu/, gnss/ (default: the checkout's data/)",
+    )  # fmt: skip
+    p.add_argument(
+        "--workdir", default=str(REPO / "demo-data"),
+        help="where keys, stores, logs, the bundle and the report go (emptied first)",
+    )  # fmt: skip
     p.add_argument(
         "--speed", type=float, default=1.0, help="times the recorded pace (default 1: real time)"
     )

@@ -1,0 +1,1 @@
+"""Tests of the `vnotary` command line as a whole: exit codes, help, errors, pipes."""
