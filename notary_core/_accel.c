@@ -135,6 +135,28 @@ static int parse_params(PyObject *obj, params_t *p) {
                             &p->max_record_size, &p->max_multiproof_nodes, &p->max_tree_size);
 }
 
+/* Count one more record of (stream, can_id) in `counts` (protocol v2 per-item counts). */
+static int count_key(PyObject *counts, const uint8_t *name, uint8_t len, unsigned long can_id) {
+    PyObject *key = Py_BuildValue("(y#k)", (const char *)name, (Py_ssize_t)len, can_id);
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *old = PyDict_GetItemWithError(counts, key); /* borrowed */
+    long long n = 0;
+    if (old == NULL && PyErr_Occurred()) {
+        Py_DECREF(key);
+        return -1;
+    }
+    if (old != NULL) {
+        n = PyLong_AsLongLong(old);
+    }
+    PyObject *value = PyLong_FromLongLong(n + 1);
+    int rc = value == NULL ? -1 : PyDict_SetItem(counts, key, value);
+    Py_XDECREF(value);
+    Py_DECREF(key);
+    return rc;
+}
+
 /* Add (stream, can_id) to the distinct keys unless it is there already. */
 static int add_key(PyObject *keys, PyObject *seen, const uint8_t *name, uint8_t len,
                    unsigned long can_id) {
@@ -151,23 +173,34 @@ static int add_key(PyObject *keys, PyObject *seen, const uint8_t *name, uint8_t 
 }
 
 PyDoc_STRVAR(check_batch_doc,
-             "check_batch(items, multiproof, size, root, params) -> (keys, others) | None\n\n"
+             "check_batch(items, multiproof, size, root, params[, times]) -> tuple | None\n\n"
              "items: disclosed (leaf_index, record, salt) tuples. On success: the distinct\n"
              "(stream bytes, CAN id) of the records on the fast CAN layout, and the positions\n"
-             "of the other records, which the caller must scan itself. None: not confirmed.");
+             "of the other records, which the caller must scan itself. None: not confirmed.\n"
+             "With times = (lo, hi, start, end) (protocol v2): every record's utc_ns must lie\n"
+             "in [lo, hi] (the batch's signed range), and the answer is (counts, others,\n"
+             "outside): a dict (stream bytes, CAN id) -> records for the fast layout, and how\n"
+             "many records lie outside [start, end] (the boundary records).");
 
 static PyObject *check_batch(PyObject *self, PyObject *args) {
-    PyObject *items, *proof, *params_obj;
+    PyObject *items, *proof, *params_obj, *times_obj = NULL;
     long long size;
     const char *root;
     Py_ssize_t root_len;
     params_t p;
+    long long lo = 0, hi = 0, w_start = 0, w_end = 0, outside = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "O!O!Ly#O!", &PyTuple_Type, &items, &PyTuple_Type, &proof, &size,
-                          &root, &root_len, &PyTuple_Type, &params_obj)) {
+    if (!PyArg_ParseTuple(args, "O!O!Ly#O!|O!", &PyTuple_Type, &items, &PyTuple_Type, &proof,
+                          &size, &root, &root_len, &PyTuple_Type, &params_obj, &PyTuple_Type,
+                          &times_obj)) {
         return NULL;
     }
     if (!parse_params(params_obj, &p)) {
+        return NULL;
+    }
+    int v2 = times_obj != NULL;
+    if (v2 && !PyArg_ParseTuple(times_obj, "LLLL;times: (lo, hi, start, end)", &lo, &hi,
+                                &w_start, &w_end)) {
         return NULL;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(items), nodes = PyTuple_GET_SIZE(proof);
@@ -183,7 +216,8 @@ static PyObject *check_batch(PyObject *self, PyObject *args) {
     }
     uint8_t(*leaves)[HASH] = PyMem_Malloc((size_t)n * HASH);
     long long *index = PyMem_Malloc((size_t)n * sizeof *index);
-    PyObject *keys = PyList_New(0), *seen = PySet_New(NULL), *others = PyList_New(0);
+    PyObject *keys = v2 ? PyDict_New() : PyList_New(0), *seen = PySet_New(NULL),
+             *others = PyList_New(0);
     PyObject *result = NULL;
     stream_t streams[MAX_STREAMS];
     int nstreams = 0;
@@ -221,6 +255,13 @@ static PyObject *check_batch(PyObject *self, PyObject *args) {
         }
         const uint8_t *name = d + PREFIX_SIZE;
         uint64_t seq = be64(d + 3);
+        if (v2) { /* i64 utc_ns at offset 19: inside the batch's signed range */
+            long long utc = (long long)be64(d + 19);
+            if (utc < lo || utc > hi) {
+                goto unconfirmed;
+            }
+            outside += utc < w_start || utc > w_end;
+        }
         /* Within a stream, sequence numbers rise with the leaf index. */
         int s = 0;
         while (s < nstreams && !(streams[s].len == slen && memcmp(streams[s].name, name, slen) == 0)) {
@@ -247,7 +288,8 @@ static PyObject *check_batch(PyObject *self, PyObject *args) {
                                    ((unsigned long)can[2] << 8) | can[3];
             uint8_t flags = can[4], dlc = can[5];
             fast = flags == 0 && can_id < 0x800 && dlc <= 8 && len - layout == dlc;
-            if (fast && add_key(keys, seen, name, slen, can_id) < 0) {
+            if (fast && (v2 ? count_key(keys, name, slen, can_id)
+                            : add_key(keys, seen, name, slen, can_id)) < 0) {
                 goto done;
             }
         }
@@ -273,7 +315,13 @@ static PyObject *check_batch(PyObject *self, PyObject *args) {
     if (w.failed || w.next_node != nodes || memcmp(calculated, root, HASH) != 0) {
         goto unconfirmed;
     }
-    result = PyTuple_Pack(2, keys, others);
+    if (v2) {
+        PyObject *n_out = PyLong_FromLongLong(outside);
+        result = n_out == NULL ? NULL : PyTuple_Pack(3, keys, others, n_out);
+        Py_XDECREF(n_out);
+    } else {
+        result = PyTuple_Pack(2, keys, others);
+    }
     goto done;
 unconfirmed:
     result = Py_NewRef(Py_None);

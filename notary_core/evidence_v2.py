@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
-from notary_core import checkpoint, cose, heads, merkle
+from notary_core import checkpoint, cose, heads, limits, merkle
 from notary_core import evidence as v1
 from notary_core import grant as grants_mod
 from notary_core import records as rec
 from notary_core.bundle import BatchEvidence, EvidenceBundle, LoggedEntry, SignedBundle
-from notary_core.errors import BadData, Reason, Unreachable
+from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.header import NON_CAN_ITEM, BatchHeader, SignedHeader, item_key
 from notary_core.logleaf import (
     DEVICE_ACTIONS,
@@ -35,6 +35,7 @@ from notary_core.logleaf import (
     RegistryAction,
     RegistryEvent,
 )
+from notary_core.native import accel as _accel
 
 _UTC = struct.Struct(">q")
 _UTC_OFFSET = 19  # §2: record version, kind, clock, u64 seq, u64 mono_ns, then i64 utc_ns
@@ -344,6 +345,38 @@ def _batch_records(
             Reason.OUTSIDE_WINDOW,
             f"batch {h.batch_seq} lies outside the window but discloses records",
         )
+    confirmed = _confirmed_in_c(x, h, start, end, covers) if v1.ACCELERATED else None
+    if confirmed is not None:
+        got, outside = confirmed
+    else:
+        got, outside = _records_in_python(x, h, start, end, covers)
+    if h.counts is None:
+        return len(items), outside, None
+    out: dict[str, tuple[int, int]] = {}
+    for stream, ks in h.counts.items():
+        for k, n in ks.items():
+            if covers(stream, k):
+                have = got.get((stream, k), 0)
+                if have < n:
+                    raise BadData(Reason.RECORD_WITHHELD,
+                                  f"batch {h.batch_seq}: {n - have} of {n} record(s) of "
+                                  f"{_label(stream, k)} withheld")  # fmt: skip
+                if have > n:  # §12.3 "number exactly the header's count"
+                    raise BadData(Reason.COUNT_MISMATCH,
+                                  f"batch {h.batch_seq}: {have} record(s) of {_label(stream, k)}"
+                                  f" disclosed, the device counted {n}")  # fmt: skip
+                out[_label(stream, k)] = (have, n)
+    if sum(got.values()) != sum(v[0] for v in out.values()):
+        raise BadData(Reason.COUNT_MISMATCH, f"batch {h.batch_seq}: more records than counted")
+    return len(items), outside, out
+
+
+def _records_in_python(
+    x: BatchEvidence, h: BatchHeader, start: int, end: int, covers: Callable[[str, int], bool]
+) -> tuple[dict[tuple[str, int], int], int]:
+    """The reference per-record loop, and the one that names every fault: order, scope,
+    times, leaves and the multiproof. ({(stream, item key): records}, records outside)."""
+    items = x.disclosed
     indices = [d.leaf_index for d in items]
     if indices != sorted(set(indices)):
         raise BadData(Reason.RECORD_ORDER, f"batch {h.batch_seq}: disclosed indices out of order")
@@ -371,25 +404,43 @@ def _batch_records(
         got[(stream, key)] = got.get((stream, key), 0) + 1
         leaves[index] = sha(b"\x00" + salt + record).digest()
     merkle.verify_multiproof(h.record_count, leaves, x.multiproof, h.merkle_root)
-    if h.counts is None:
-        return len(items), outside, None
-    out: dict[str, tuple[int, int]] = {}
-    for stream, ks in h.counts.items():
-        for k, n in ks.items():
-            if covers(stream, k):
-                have = got.get((stream, k), 0)
-                if have < n:
-                    raise BadData(Reason.RECORD_WITHHELD,
-                                  f"batch {h.batch_seq}: {n - have} of {n} record(s) of "
-                                  f"{_label(stream, k)} withheld")  # fmt: skip
-                if have > n:  # §12.3 "number exactly the header's count"
-                    raise BadData(Reason.COUNT_MISMATCH,
-                                  f"batch {h.batch_seq}: {have} record(s) of {_label(stream, k)}"
-                                  f" disclosed, the device counted {n}")  # fmt: skip
-                out[_label(stream, k)] = (have, n)
-    if sum(got.values()) != sum(v[0] for v in out.values()):
-        raise BadData(Reason.COUNT_MISMATCH, f"batch {h.batch_seq}: more records than counted")
-    return len(items), outside, out
+    return got, outside
+
+
+def _confirmed_in_c(
+    x: BatchEvidence, h: BatchHeader, start: int, end: int, covers: Callable[[str, int], bool]
+) -> tuple[dict[tuple[str, int], int], int] | None:
+    """The C loop (notary_core/_accel.c) confirms order, times, leaves, multiproof and root
+    and counts the common CAN frames; only the other records are scanned here. None decides
+    nothing: the Python loop then runs and names the fault, so reasons never depend on C."""
+    accel = _accel
+    items, multiproof = x.disclosed, x.multiproof
+    if accel is None or not isinstance(items, tuple) or not isinstance(multiproof, tuple):
+        return None
+    if not 0 < h.record_count <= limits.MAX_TREE_SIZE or len(h.merkle_root) != 32:
+        return None
+    times = (h.first_utc_ns, h.last_utc_ns, start, end)
+    done = accel.check_batch(items, multiproof, h.record_count, h.merkle_root, v1._ACCEL_PARAMS,
+                             times)  # fmt: skip
+    if done is None:
+        return None
+    counts, others, outside = done
+    got: dict[tuple[str, int], int] = {}
+    try:
+        for (raw_stream, can_id), n in counts.items():  # fast layout: flags 0, 11-bit id
+            stream = rec.stream_name(raw_stream)
+            if not covers(stream, can_id):
+                return None
+            got[(stream, can_id)] = got.get((stream, can_id), 0) + n
+        for i in others:
+            stream, _seq, can_id, flags = rec.scan(items[i][1])
+            key = item_key(can_id, flags)
+            if not covers(stream, key):
+                return None
+            got[(stream, key)] = got.get((stream, key), 0) + 1
+    except NotaryError:
+        return None
+    return got, outside
 
 
 # ---- the vehicle and the grants ------------------------------------------------------------

@@ -276,6 +276,8 @@ def _trust(doc: dict[str, Any]) -> Trust:
     return Trust(
         log_vkeys=frozenset(doc["log_vkeys"]),
         collector_keys=frozenset(base64.b64decode(k) for k in doc["collector_keys"]),
+        witnesses=frozenset(doc.get("witnesses", [])),
+        witness_quorum=doc.get("witness_quorum"),
     )
 
 

@@ -8,6 +8,7 @@ and salt keys from fixed seeds, so a failing case is reproducible byte for byte.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -20,8 +21,9 @@ from notary_core import batch, bundle, cbor, cose, grant, header, logleaf
 from notary_core import records as r
 from tests.core import bundle_v2_factory as f
 from tests.core.bundle_factory import SEC, T0
+from tests.datasets import RAV4_CAN
 
-RAV4_LOG = "can/comma2k19_toyota_rav4_seg40_reconstructed.log"
+RAV4_LOG = RAV4_CAN  # gzipped in data/ (tests/datasets.py)
 NMEA_LOG = "nmea/gpsd-ublox-neo-m9n-nmea.log"
 RAV4_SCOPE = ("can0#0aa", "can0#0b4", "can0#224", "gnss")
 """Wheel speeds, vehicle speed, brake (Toyota ids), and the position: a typical claim."""
@@ -45,7 +47,7 @@ def rav4_records(data: Path, seconds: int = RAV4_BATCHES) -> tuple[tuple[bytes, 
     can = r.CanEncoder("can0", r.ClockSource.GNSS)
     per: list[list[tuple[int, bytes]]] = [[] for _ in range(seconds)]
     t0: int | None = None
-    with open(data / RAV4_LOG, encoding="ascii") as fh:
+    with gzip.open(data / RAV4_LOG, "rt", encoding="ascii") as fh:
         for seq, line in enumerate(fh):
             ts, _bus, frame = line.split()
             t = round(float(ts.strip("()")) * 1e9)

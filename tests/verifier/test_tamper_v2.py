@@ -15,6 +15,8 @@ Every reason code of docs/protocol.md §9 that a bundle verifier can produce is 
   decisions of the collector about arriving batches (§5, §6.2); a bundle holds no arrival.
 - UNKNOWN_KEY, ORIGIN_MISMATCH: the checkpoint check reports every fault of the signed note
   as BAD_CHECKPOINT (§12.1 table), naming the inner code in its detail.
+- STALE_SIZE, REWRITE: a witness's and a monitor's answers about the log (§7.2), not about
+  a bundle.
 - INTERNAL_ERROR: the verifier's own failure, never a verdict on a bundle; the CLI answers
   it with exit 70 (tests/verifier/test_verify_cli.py).
 """
@@ -30,10 +32,17 @@ from typing import Any
 import cbor2
 import pytest
 
-from notary_core import anchoring, bundle, cbor, cose, grant, logleaf
+from notary_core import anchoring, bundle, cbor, checkpoint, cose, grant, logleaf
 from notary_core import records as r
 from notary_core.errors import Reason, Unreachable
-from notary_core.evidence import AnchorLookup, AnchorStatus, Status, Transcript, verify_bundle
+from notary_core.evidence import (
+    AnchorLookup,
+    AnchorStatus,
+    Status,
+    Transcript,
+    Trust,
+    verify_bundle,
+)
 from tests.core import bundle_v2_factory as f
 from tests.core.bundle_factory import SEC, T0, VEHICLE, _key, batch_records
 from tests.verifier import tamper_worlds as tw
@@ -45,6 +54,7 @@ Built = tw.Built
 class Attempt:
     data: bytes
     lookup: AnchorLookup | None = None
+    trust: Trust | None = None  # None: the world's (log and collector keys, witnesses, quorum 2)
 
 
 Make = Callable[[Built], Attempt | bytes]
@@ -256,7 +266,7 @@ def c_another_collector_not_pinned(b: Built) -> bytes:
     return replace(b.b, collector_key=other.public.spki()).sign(other)
 
 
-@case("FAIL", "BAD_CHECKPOINT", "ANCHOR_MISMATCH")  # the anchor carries the true size
+@case("FAIL", "BAD_CHECKPOINT", "BAD_SIGNATURE", "ANCHOR_MISMATCH")  # cosigned: the true size
 def c_checkpoint_size_altered(b: Built) -> bytes:
     note = b.b.checkpoint
     size = note.split(b"\n")[1]
@@ -752,9 +762,24 @@ def c_anchored_by_no_vnotary_contract(b: Built) -> Attempt:
     return _on_chain(b, anchoring.ChainView(99, _head(b)), None)
 
 
-@case("INCONCLUSIVE", "ANCHOR_MISMATCH")
-def c_no_anchor(b: Built) -> bytes:
+@case("OK")
+def c_no_anchor_but_a_witness_quorum(b: Built) -> bytes:
+    """§12.3: offline, the quorum of pinned witnesses vouches for the checkpoint."""
     return b.sign(replace(b.b, anchor=None))
+
+
+@case("INCONCLUSIVE", "ANCHOR_MISMATCH", "UNTRUSTED")
+def c_no_anchor_and_no_witnesses_pinned(b: Built) -> Attempt:
+    return Attempt(b.sign(replace(b.b, anchor=None)), trust=b.w.trust(witnesses=False))
+
+
+@case("INCONCLUSIVE", "QUORUM_NOT_MET", "UNTRUSTED")
+def c_one_witness_of_a_quorum_of_two(b: Built) -> bytes:
+    """The collector shows a checkpoint only one pinned witness cosigned."""
+    note = b.b.checkpoint
+    body = note[: note.index(b"\n\n") + 1]
+    signed = checkpoint.sign_checkpoint(checkpoint.Checkpoint.parse_body(body), [b.w.log_key])
+    return b.sign(replace(b.b, checkpoint=b.w.cosign(signed, (0,))))
 
 
 # ---- the suite -----------------------------------------------------------------------------
@@ -775,7 +800,7 @@ def test_corruption(name: str, rav4: Built) -> None:
     made = c.make(rav4)
     attempt = made if isinstance(made, Attempt) else Attempt(made)
     # Every world has the factory's fixed keys: the verifier pins the same log and collector.
-    t = verify_bundle(attempt.data, rav4.w.trust(), attempt.lookup)
+    t = verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
     assert outcome(t) == (c.verdict, c.reasons), t.to_dict()
 
 
@@ -786,7 +811,7 @@ def test_there_are_at_least_40_named_corruptions() -> None:
 REACHABLE = set(Reason) - {
     Reason.REPLAY, Reason.FORK, Reason.GAP, Reason.UNKNOWN_DEVICE, Reason.TOPIC_MISMATCH,
     Reason.TIME_REGRESSION, Reason.FUTURE_TIME, Reason.UNKNOWN_KEY, Reason.ORIGIN_MISMATCH,
-    Reason.INTERNAL_ERROR,
+    Reason.INTERNAL_ERROR, Reason.STALE_SIZE, Reason.REWRITE,
 }  # fmt: skip
 
 

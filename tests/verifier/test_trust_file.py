@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from notary_core import checkpoint
+from notary_core import checkpoint, witness
 from notary_core.evidence import Verdict
 from tests.core import bundle_v2_factory as f
 from tests.core.bundle_factory import SEC, T0, _key
@@ -27,7 +27,7 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/trust.schema.js
 W = f.World2()
 VKEY = W.log_key.verifier.vkey
 SPKI = base64.b64encode(W.collector.public.spki()).decode()
-WITNESS = checkpoint.NoteSigner("witness.example", _key(11)).verifier.vkey
+WITNESS = witness.WitnessSigner("witness.example/w1", _key(11)).verifier.vkey
 ADDR = "0x" + "ab" * 20
 
 
@@ -169,7 +169,9 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }.items():
         (d / name).write_bytes(content)
         out[name] = d / name
-    (d / "trust.json").write_text(json.dumps(good()))
+    pinned = good() | {"witnesses": sorted(x.verifier.vkey for x in W.witnesses),
+                       "witness_quorum": 2}  # fmt: skip
+    (d / "trust.json").write_text(json.dumps(pinned))
     out["trust"] = d / "trust.json"
     return out
 
@@ -226,4 +228,4 @@ def test_an_internal_error_exits_5_and_never_reads_as_fail(
 
 def test_every_verdict_has_its_own_exit_code() -> None:
     assert set(cli.EXIT) == set(Verdict)
-    assert sorted(cli.EXIT.values()) == [0, 1, 3, 4, 5]
+    assert sorted(cli.EXIT.values()) == [0, 1, 3, 4, 70]

@@ -68,13 +68,16 @@ def test_exit_codes_and_transcript(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: {}, "pins nothing"),
-        (lambda d: d | {"witness": d["witnesses"]}, "unknown key(s) witness"),
-        (lambda d: d | {"witness_quorum": 4}, "witness_quorum must be 1..3"),
-        (lambda d: d | {"witness_quorum": 0}, "witness_quorum must be 1..3"),
-        (lambda d: d | {"witness_quorum": "2"}, "must be an integer"),
-        (lambda d: d | {"witnesses": [d["log_vkeys"][0]]}, "witnesses:"),
-        (lambda d: {"log_vkeys": d["log_vkeys"], "witness_quorum": 1}, "1..0"),
+        (lambda d: {}, "$.version: is required"),
+        (lambda d: d | {"witness": d["witnesses"]}, "$.witness: unknown key (did you mean"),
+        (lambda d: d | {"witness_quorum": 4}, "$.witness_quorum: 4 of 3 witnesses"),
+        (lambda d: d | {"witness_quorum": 0}, "$.witness_quorum: must be an integer >= 1"),
+        (lambda d: d | {"witness_quorum": "2"}, "$.witness_quorum: must be an integer >= 1"),
+        (lambda d: d | {"witnesses": [d["log_vkeys"][0]]}, "$.witnesses[0]: not a witness"),
+        (
+            lambda d: {"version": 1, "log_vkeys": d["log_vkeys"], "witness_quorum": 1},
+            "$.witness_quorum: needs witnesses",
+        ),
     ],
 )
 def test_a_trust_file_that_says_something_odd_is_refused(
