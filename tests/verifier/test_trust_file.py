@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from notary_core import checkpoint, witness
+from notary_core import witness
 from notary_core.evidence import Verdict
 from tests.core import bundle_v2_factory as f
 from tests.core.bundle_factory import SEC, T0, _key
