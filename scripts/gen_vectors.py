@@ -323,10 +323,12 @@ def batch_doc() -> Doc:
 
 def checkpoint_doc() -> Doc:
     seed = bytes([0x22]) * 32
+    origin = "collector.example/vnotary/log"
+    # The key name is the origin's first path element, as the collector signs (§7).
     s = checkpoint.NoteSigner(
-        "collector.example/vnotary/log", ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+        origin.split("/", maxsplit=1)[0], ed25519.Ed25519PrivateKey.from_private_bytes(seed)
     )
-    cp = checkpoint.Checkpoint(s.name, 1234, bytes(range(32)))
+    cp = checkpoint.Checkpoint(origin, 1234, bytes(range(32)))
     note = checkpoint.sign_checkpoint(cp, [s])
     body = cp.body()
     corruptions = {

@@ -321,3 +321,14 @@ def test_witness_vectors() -> None:
         with pytest.raises(BadData) as err:
             witness.require_quorum(case["note"].encode(), [wv], 1)
         assert str(err.value.reason) == case["reason"], case["id"]
+
+
+def test_one_reason_table_for_the_code_and_the_spec() -> None:
+    """Issue 13 §2: docs/protocol.md §9 lists exactly the codes notary_core.errors has."""
+    import re
+
+    from notary_core.errors import Reason
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    table = text[text.index("## 9. Reason codes") : text.index("## 10. Conformance")]
+    assert set(re.findall(r"^\| ([A-Z_]+) \|", table, flags=re.M)) == {str(r) for r in Reason}
