@@ -111,3 +111,25 @@ def test_counter_deltas_are_last_minus_first() -> None:
     h0, h1 = d.headers[0], d.headers[-1]
     assert deltas["imu"][0] == h1.streams["imu"].seen - h0.streams["imu"].seen > 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC", utc(d.fixes[0].utc_ns))
+
+
+def test_a_version_2_report_shows_completeness_per_item_and_the_device_head() -> None:
+    """Issue 12 §4: completeness per scope item and the proven device head; issue 13 §4:
+    the event comes from the request and the counters say which batches they cover."""
+    from tests.core.bundle_v2_factory import build2, make_world2
+
+    w = make_world2()
+    raw = build2(w)
+    t = verify_bundle(raw, w.trust())
+    html = generate(raw, t, bundle_name="b.vnb")
+    assert t.verdict.value == "OK"
+    assert "Completeness per granted item" in html and 'id="completeness"' in html
+    per = t.summary["completeness"]
+    for item, v in per.items():
+        assert re.search(rf"<td[^>]*>{re.escape(item)}</td><td[^>]*>{v['disclosed']}</td>"
+                         rf"<td[^>]*>{v['counted']}</td>", html), item  # fmt: skip
+    assert f"{t.summary['boundary_records']} boundary record(s)" in html
+    assert f"at the checkpoint (index of heads): {t.summary['device_head']['batch_seq']}" in html
+    event = extract(raw, t).event
+    assert event is not None and event[1] == "hard braking"  # the request's (v2), no DBC view
+    assert "the segment's first, its baseline" in html

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from notary_core import grant, logleaf
+from notary_core import grant, heads, logleaf
 from notary_core import records as rec
 from notary_core.bundle import EvidenceBundle, LoggedEntry, parse_bundle
 from notary_core.errors import BadData
@@ -65,6 +65,8 @@ class ReportData:
     grants: list[tuple[grant.Grant | None, str]] = field(default_factory=list)
     device_log: list[Logged] = field(default_factory=list)
     access_log: list[Logged] = field(default_factory=list)
+    device_keys: list[bytes] = field(default_factory=list)  # (v2) SPKI of each enrolled key
+    boundary: int = 0  # (v2) disclosed records outside the window (shown, never plotted)
 
     @property
     def total_records(self) -> int:
@@ -73,6 +75,24 @@ class ReportData:
     @property
     def disclosed(self) -> int:
         return sum(self.record_counts.values())
+
+    def counter_deltas_over_segment(
+        self,
+    ) -> list[tuple[str, StreamCounters, StreamCounters, list[int], str]]:
+        """Per stream: the increase of the cumulative counters over the segment, and which
+        batches that covers. From the device's first batch, the baseline is zero and every
+        batch counts; otherwise the first header is the baseline (its own batch is before
+        the increase), which the text says (issue 13 §4: count every batch, or say which)."""
+        hs = self.headers
+        if not hs:
+            return []
+        if hs[0].batch_seq == 0:
+            zero = StreamCounters()
+            last = hs[-1].streams
+            return [(n, zero, last[n], last[n].as_list(), f"0 → {hs[-1].batch_seq}")
+                    for n in sorted(last)]  # fmt: skip
+        span = f"{hs[0].batch_seq + 1} → {hs[-1].batch_seq}" if len(hs) > 1 else "none"
+        return [(n, a, b, delta, span) for n, a, b, delta in self.counter_deltas()]
 
     def counter_deltas(self) -> list[tuple[str, StreamCounters, StreamCounters, list[int]]]:
         """Per stream: cumulative counters at the first and last header, and their increase
@@ -101,10 +121,57 @@ def extract(data: bytes, transcript: Transcript) -> ReportData:
             out.grants.append((grant.open_grant(token)[0], ""))
         except BadData as exc:
             out.grants.append((None, f"{exc.reason}: {exc.message}"))
-    out.device_log = [_logged(e, registry=True) for e in bundle.device_events]
-    out.access_log = [_logged(e, registry=False) for e in (*bundle.vehicle_events,
-                                                           *bundle.grant_events)]  # fmt: skip
+    if bundle.version >= 2:
+        _chains_v2(out, bundle)
+    else:
+        out.device_log = [_logged(e, registry=True) for e in bundle.device_events]
+        out.access_log = [_logged(e, registry=False) for e in (*bundle.vehicle_events,
+                                                               *bundle.grant_events)]  # fmt: skip
     return out
+
+
+def _chains_v2(out: ReportData, bundle: EvidenceBundle) -> None:
+    """(v2) The device and rule chains, each entry with its log index, walked back from the
+    heads of the index proof (what the verifier checked: docs/protocol.md §12.3)."""
+    if bundle.request.event is not None:
+        out.event = bundle.request.event  # the request names it (v2), not the views
+    x = bundle.index
+    if x is None:
+        return
+    try:
+        device_last = heads.DeviceHead.parse(x.device_value).chain.last_index
+        rule_last = heads.VehicleHead.parse(x.vehicle_value).rules.last_index
+    except BadData:
+        device_last = rule_last = None
+    out.device_log = _walk(bundle.device_chain, device_last, "device")
+    out.access_log = _walk(bundle.rule_chain, rule_last, "rule")
+    for _, e in ((g.log_index, g.event) for g in out.device_log):
+        if isinstance(e, logleaf.RegistryEvent) and e.action != logleaf.RegistryAction.REVOKE:
+            out.device_keys.append(e.key_spki)
+
+
+def _walk(entries: tuple[bytes, ...], last: int | None, kind: str) -> list[Logged]:
+    """Each entry with its log index: the last's is the head's, each other's is named by the
+    link of the one after it (-1 where the chain does not say)."""
+    out: list[Logged] = []
+    index = last
+    for leaf in reversed(entries):
+        at = -1 if index is None else index
+        try:
+            parsed = logleaf.parse_leaf(leaf)
+        except BadData as exc:
+            out.append(Logged(at, None, f"{exc.reason}: {exc.message}"))
+            index = None
+            continue
+        link = None
+        if isinstance(parsed, logleaf.RegistryEvent):
+            link = parsed.link
+            out.append(Logged(at, parsed))
+        elif isinstance(parsed, logleaf.AccessEvent):
+            link = parsed.device_link if kind == "device" else parsed.rule_link
+            out.append(Logged(at, parsed))
+        index = None if link is None else link.prev_index
+    return out[::-1]
 
 
 def _logged(e: LoggedEntry, registry: bool) -> Logged:
@@ -126,11 +193,15 @@ def _records(out: ReportData, bundle: EvidenceBundle) -> None:
             continue
         out.headers.append(signed.header)
         out.header_hashes.append(signed.header_hash)
+        start, end = bundle.request.window_start_ns, bundle.request.window_end_ns
         for d in x.disclosed:
             try:
                 r = rec.decode(d.record)
             except BadData:
                 out.record_counts["(undecodable)", "-"] += 1
+                continue
+            if bundle.version >= 2 and not start <= r.utc_ns <= end:
+                out.boundary += 1  # a boundary record (§12.3): proven, not analysed
                 continue
             out.record_counts[r.stream, r.kind.name] += 1
             out.clock_sources[r.clock.name] += 1

@@ -148,14 +148,15 @@ def records(d: ReportData) -> str:
 def device(d: ReportData) -> str:
     assert d.bundle is not None
     b = d.bundle
+    spki = b.device_key or (d.device_keys[-1] if d.device_keys else b"")  # v2: from its chain
     try:
-        key = cose.PublicKey.from_spki(b.device_key)
+        key = cose.PublicKey.from_spki(spki)
         alg, kid = ("Ed25519 (EdDSA)" if key.alg == cose.Alg.EDDSA else "P-256 (ES256)"), key.kid
     except BadData as exc:
         alg, kid = f"unreadable key: {exc.message}", b""
     facts = kv([
         ("device id", b.request.device_id), ("key algorithm", alg), ("key id", kid.hex()),
-        ("SPKI sha256", hashlib.sha256(b.device_key).hexdigest()),
+        ("SPKI sha256", hashlib.sha256(spki).hexdigest()),
     ], mono=("key id", "SPKI sha256"))  # fmt: skip
     rows = []
     for e in d.device_log:
@@ -164,6 +165,10 @@ def device(d: ReportData) -> str:
             until = "open" if ev.not_after_ns is None else utc(ev.not_after_ns)
             rows.append((e.log_index, ev.action.name, ev.device_id, ev.key_id.hex(),
                          utc(ev.not_before_ns), until, utc(ev.at_utc_ns)))  # fmt: skip
+        elif isinstance(ev, logleaf.AccessEvent):  # v2: the device's installations
+            until = "open" if ev.window_end_ns >= 2**63 - 1 else utc(ev.window_end_ns)
+            rows.append((e.log_index, ev.action.name, ev.vehicle_id, "",
+                         utc(ev.window_start_ns), until, utc(ev.at_utc_ns)))  # fmt: skip
         else:
             rows.append((e.log_index, "unreadable", e.error, "", "", "", ""))
     enrol = table(["log index", "action", "device", "key id", "valid from", "valid until",
@@ -186,12 +191,14 @@ def chain(d: ReportData) -> str:
     batches = table(["batch", "first record", "last record", "records", "clock", "uncertainty",
                      "boot", "header hash (sha256)"], rows, ["", "nowrap", "nowrap", "", "",
                      "nowrap", "mono nowrap", "mono"], tid="batches")  # fmt: skip
+    base = "the device's first batch" if hs[0].batch_seq == 0 else f"batch {hs[0].batch_seq}"
     counters = table(
         ["stream", "seen", "stored", "dropped", "bus errors", "CRC failures", "sequence gaps",
-         "cumulative at"],
-        [(name, *(f"+{x}" for x in delta), f"{hs[0].batch_seq} → {hs[-1].batch_seq}")
-         for name, _a, _b, delta in d.counter_deltas()], tid="counters")  # fmt: skip
-    lost = [n for n, _a, _b, delta in d.counter_deltas() if any(delta[2:])]
+         "batches counted"],
+        [(name, *(f"+{x}" for x in delta), span)
+         for name, _a, _b, delta, span in d.counter_deltas_over_segment()],
+        tid="counters")  # fmt: skip
+    lost = [n for n, _a, _b, delta, _s in d.counter_deltas_over_segment() if any(delta[2:])]
     warn = (f'<p class="warnbox">The device reported losses or errors on: {esc(", ".join(lost))}'
             ".</p>" if lost else "<p>No loss, bus error, CRC failure or sequence gap was "
             "reported over the segment.</p>")  # fmt: skip
@@ -202,5 +209,30 @@ def chain(d: ReportData) -> str:
             f"{esc(hs[-1].agent_version)}, config hash "
             f'<span class="mono">{hs[-1].config_hash.hex()}</span>.</p>{batches}{cut}'
             "<h3>Completeness counters over the segment</h3><p>The device's own counters are "
-            "cumulative; shown is their increase from the first to the last batch.</p>"
-            f"{counters}{warn}")  # fmt: skip
+            f"cumulative; shown is their increase over the batches after {esc(base)} (the "
+            "segment's first, its baseline), through the last: every batch that meets the "
+            "window when the first does not.</p>"
+            f"{counters}{warn}{_complete(d)}")  # fmt: skip
+
+
+def _complete(d: ReportData) -> str:
+    """(v2) What the verifier proved per granted item, and the device's proven head."""
+    s = d.transcript.summary
+    per = s.get("completeness")
+    if not isinstance(per, dict):
+        return ""
+    rows = [(item, v.get("disclosed"), v.get("counted")) for item, v in sorted(per.items())]
+    head = s.get("device_head") or {}
+    checks = {c.name: c for c in d.transcript.checks}
+    c = checks.get("records.complete")
+    status = "proven" if c is not None and c.status.value == "pass" else "NOT proven"
+    return ("<h3>Completeness per granted item</h3><p>For every batch that meets the window, "
+            "the disclosed records of each granted item were checked against the count the "
+            f"device signed in its header: {status}. {d.boundary} boundary record(s) just "
+            "outside the window are disclosed because a batch's count covers the whole batch; "
+            "they are proven but not plotted.</p>"
+            + table(["granted item", "disclosed", "counted by the device"], rows,
+                    tid="completeness")
+            + f"<p>Newest batch of the device at the checkpoint (index of heads): "
+            f"{esc(str(head.get('batch_seq')))} (log index {esc(str(head.get('log_index')))}"
+            ").</p>")  # fmt: skip
