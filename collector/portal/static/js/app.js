@@ -31,8 +31,8 @@ async function pinnedTrust() {
 function identityRows(ids, active) {
   return Promise.all(ids.map(async (id) => h("li", { class: "card identity" },
     h("h3", {}, id.label),
-    h("p", {}, "Key id ", h("code", { "data-testid": "thumbprint" }, id.thumbprint)),
-    h("p", {}, "Public key for the operator ", h("code", { "data-testid": "public-key" }, await rawPublic(id))),
+    h("p", {}, "Key id: ", h("code", { "data-testid": "thumbprint" }, id.thumbprint)),
+    h("p", {}, "Public key for the operator: ", h("code", { "data-testid": "public-key" }, await rawPublic(id))),
     h("div", { class: "actions" },
       h("button", { type: "button", "aria-pressed": String(id.thumbprint === active), onclick: async () => {
         await keys.setSetting("active", id.thumbprint);
@@ -55,7 +55,7 @@ async function keyView() {
   const create = h("form", { class: "card", "aria-labelledby": "new-key" },
     h("h3", { id: "new-key" }, "Make a new key"),
     h("p", {}, "The key is made in this browser and cannot be read out of it. You save one encrypted backup file now: it is the only way to recover the key."),
-    field("new-label", "Name for this key", { required: true, autocomplete: "off", value: "" }),
+    field("new-label", "Name for this key", { required: true, autocomplete: "username", value: "" }),
     field("new-pass", "Passphrase for the backup (10 characters or more)", { type: "password", required: true, minlength: "10", autocomplete: "new-password" }),
     field("new-pass2", "The passphrase again", { type: "password", required: true, autocomplete: "new-password" }),
     h("button", { type: "submit" }, "Make the key"), created);
@@ -75,7 +75,7 @@ async function keyView() {
     h("h3", { id: "restore-key" }, "Recover a key from its backup file"),
     h("div", { class: "field" }, h("label", { for: "restore-file" }, "Backup file (.pem)"), h("input", { id: "restore-file", type: "file", accept: ".pem,application/x-pem-file,text/plain", required: true })),
     field("restore-pass", "Its passphrase", { type: "password", required: true, autocomplete: "current-password" }),
-    field("restore-label", "Name for this key", { autocomplete: "off", value: "" }),
+    field("restore-label", "Name for this key", { autocomplete: "username", value: "" }),
     h("button", { type: "submit" }, "Recover the key"));
   restore.addEventListener("submit", (e) => {
     e.preventDefault();

@@ -26,9 +26,11 @@ export async function keyId(name, type, publicKey) {
  * @param {string} vkey @param {number} type @returns {Promise<NoteKey>}
  */
 export async function parseVkey(vkey, type) {
-  const parts = vkey.split("+");
-  if (parts.length !== 3) throw new VerifyError("BAD_KEY", "a verifier key is name+hash+key");
-  const [name, idHex, b64] = parts;
+  const first = vkey.indexOf("+");
+  const second = vkey.indexOf("+", first + 1);
+  if (first < 0 || second < 0) throw new VerifyError("BAD_KEY", "a verifier key is name+hash+key");
+  // Split at the first two '+' only: the base64 key may hold more (as Python's split("+", 2)).
+  const [name, idHex, b64] = [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)];
   if (!NAME.test(name)) throw new VerifyError("BAD_KEY", `key name ${name} has spaces or '+'`);
   const raw = fromB64(b64, "verifier key");
   if (raw.length !== 33 || raw[0] !== type) {

@@ -81,6 +81,6 @@ export async function renderHistory(box, s, vehicle) {
   const items = await Promise.all(report.entries.map((r) => entryItem(s, r)));
   fill(box, title, banner,
     h("details", {}, h("summary", {}, `How this was checked (${report.checks.filter((c) => c.ok).length} of ${report.checks.length} checks pass)`), checks,
-      h("p", {}, `Pinned: ${s.trustName}; your key ${short(s.identity.thumbprint)}.`)),
+      h("p", {}, `Pinned: ${s.trustName}; your key ${short(s.identity.thumbprint)}. An entry logged after checkpoint ${report.size} appears once the witnesses cosign a newer one (seconds).`)),
     h("ol", { class: "plain history", "aria-label": "Entries, newest first" }, ...items));
 }
