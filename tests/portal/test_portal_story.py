@@ -10,6 +10,7 @@ the key in a fresh browser, and nothing was loaded from anywhere but the collect
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,7 +33,8 @@ from tests.report import pixels
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
-DOCS = REPO / "docs" / "portal"
+# Screenshots go to the test's folder; VNOTARY_PORTAL_SHOTS=docs/portal refreshes the docs'.
+SHOTS = os.environ.get("VNOTARY_PORTAL_SHOTS")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
@@ -45,6 +47,7 @@ class Story:
     insurer: Person
     tmp: Path
     bundle: Path
+    shots: Path
     verify: subprocess.CompletedProcess[str]
     refused: str
     owner_key: str
@@ -117,7 +120,9 @@ def story(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterat
         refused = insurer.alert()
 
         owner.history("grant revoked", "attempt refused")
-        yield Story(s, browser, owner, insurer, tmp, path, verify, refused, owner_id)
+        shots = Path(SHOTS) if SHOTS else tmp / "shots"
+        shots.mkdir(parents=True, exist_ok=True)
+        yield Story(s, browser, owner, insurer, tmp, path, shots, verify, refused, owner_id)
 
 
 def test_the_bundle_under_the_narrowed_grant_verifies(story: Story) -> None:
@@ -154,18 +159,17 @@ def test_the_owners_history_shows_every_step_verified(story: Story) -> None:
 
 
 def test_screenshots_at_phone_and_desktop_size_hold_the_content(story: Story) -> None:
-    DOCS.mkdir(parents=True, exist_ok=True)
     o = story.owner.page
-    phone = DOCS / "owner-history-390x844.png"
+    phone = story.shots / "owner-history-390x844.png"
     o.screenshot(path=str(phone), full_page=True)
     desktop_ctx = story.browser.new_context(viewport=DESKTOP)
     d = Person.open(desktop_ctx, story.stack.url)
     d.restore_key("My RAV4", story.tmp / "owner-key.pem")
     d.pin_trust(story.stack.trust)
     d.history("grant revoked", "attempt refused")
-    desktop = DOCS / "owner-desktop.png"
+    desktop = story.shots / "owner-desktop.png"
     d.page.screenshot(path=str(desktop), full_page=True)
-    story.insurer.page.screenshot(path=str(DOCS / "insurer-desktop.png"), full_page=True)
+    story.insurer.page.screenshot(path=str(story.shots / "insurer-desktop.png"), full_page=True)
     for shot, width in ((phone, 390), (desktop, 1280)):
         im = Image.open(shot).convert("RGB")
         assert im.width == width and im.height > 1000
@@ -213,7 +217,7 @@ def test_a_tampered_history_entry_is_shown_failing(story: Story) -> None:
     o.route("**/access-log*", lie)
     story.owner.go()
     o.wait_for_selector("[data-testid=history-banner][data-complete]", timeout=60_000)
-    o.screenshot(path=str(DOCS / "owner-history-tampered-390x844.png"), full_page=True)
+    o.screenshot(path=str(story.shots / "owner-history-tampered-390x844.png"), full_page=True)
     o.unroute("**/access-log*")
     assert len(tampered) == 1
     assert o.locator("[data-testid=history-banner]").get_attribute("data-complete") == "false"
