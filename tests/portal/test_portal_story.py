@@ -153,7 +153,7 @@ def test_the_owners_history_shows_every_step_verified(story: Story) -> None:
     for step in ("recorder installed", "ownership began", "access requested", "access granted",
                  "evidence downloaded", "grant revoked", "attempt refused"):  # fmt: skip
         assert step in text, step
-    checks = o.locator("ul.checks > li.pass").all_inner_texts()
+    checks = o.locator("ul.checks > li.pass").all_text_contents()  # inside a closed <details>
     assert any("cosigned by 2 pinned witnesses" in c for c in checks), checks
     assert o.locator("ul.checks > li.fail").count() == 0
 
