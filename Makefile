@@ -7,7 +7,7 @@ LOCK := requirements.lock
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps demo-deps lock dist test check fmt lint typecheck imports vectors-check bench demo clean
+.PHONY: help setup system-deps demo-deps lock dist test check fmt lint typecheck imports vectors-check portal-check bench demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,14 +67,18 @@ vectors-check: $(STAMP)  ## regenerate vectors and the contract artifact in memo
 	$(PY) -m firmware_bridge.vectors --check
 	$(PY) contracts/compile.py --check
 
-check: setup lint typecheck imports vectors-check  ## every check CI runs: format, lint, mypy --strict, import rules, vectors, tests (warnings are errors)
+# The portal's browser modules: tsc --checkJs (strict) and ESLint, pinned in web/package-lock.json.
+portal-check: system-deps  ## type-check and lint the consent portal's browser code
+	npm --prefix web run --silent check
+
+check: setup lint typecheck imports vectors-check portal-check  ## every check CI runs: format, lint, mypy --strict, import rules, vectors, portal, tests (warnings are errors)
 	$(PY) -m pytest -W error $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## run the benchmarks (prints ratios against peers measured in the same run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-demo: demo-deps $(STAMP)  ## the end-to-end demo on embedded defaults (checks its inputs first)
-	$(VENV)/bin/vnotary demo
+demo: demo-deps $(STAMP)  ## the end-to-end demo on embedded defaults; prints the portal URL (DEMO_ARGS=--serve keeps it up)
+	$(VENV)/bin/vnotary demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info

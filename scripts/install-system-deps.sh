@@ -11,7 +11,9 @@
 #                                         for the verifier's accelerator), chromium (renders the
 #                                         evidence report in its test; no browser is
 #                                         downloaded), systemd (`systemd-analyze verify` of
-#                                         the gateway units)
+#                                         the gateway units), and the consent portal's
+#                                         tools from npm into web/node_modules (TypeScript,
+#                                         ESLint, axe-core: web/package-lock.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-test}"
@@ -36,5 +38,10 @@ fi
 if [ ! -x tools/node_modules/.bin/anvil ]; then
   echo "installing anvil from npm into tools/node_modules"
   npm ci --prefix tools --no-audit --no-fund --loglevel=error >/dev/null
+fi
+if [ "$mode" = test ] && { [ ! -x web/node_modules/.bin/tsc ] || [ ! -x web/node_modules/.bin/eslint ] \
+     || [ ! -f web/node_modules/axe-core/axe.min.js ]; }; then
+  echo "installing the portal's tools from npm into web/node_modules"
+  npm ci --prefix web --no-audit --no-fund --loglevel=error >/dev/null
 fi
 echo "system dependencies for the $mode ready"

@@ -24,6 +24,7 @@ from collector.access.rules import Conflict, Forbidden, NotAnchored, NotFound
 from collector.access.signals import SignalDecoder
 from collector.api.access import access_router
 from collector.api.deps import StoreDep, raw_key
+from collector.api.portal import portal_router
 from collector.api.signatures import Unauthorized
 from collector.log.leaves import LeafType
 from collector.settings import Settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="vnotary collector", version="1", lifespan=lifespan)
     app.add_middleware(_BodyLimit)
     app.include_router(access_router())
+    app.include_router(portal_router())
 
     @app.exception_handler(NotaryError)
     async def notary_error(request: Request, exc: NotaryError) -> JSONResponse:

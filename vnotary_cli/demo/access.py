@@ -70,6 +70,16 @@ def _raw_b64url(key: ed25519.Ed25519PrivateKey) -> str:
     return g.b64url(raw)
 
 
+def key_backup(key: ed25519.Ed25519PrivateKey, path: Path, passphrase: str) -> None:
+    """The key as a portal backup file: encrypted PKCS#8 PEM (cryptography writes PBES2 with
+    PBKDF2-HMAC-SHA256, 2,048 rounds, and AES-256-CBC; the portal writes 600,000 rounds and
+    reads both). For the demo's throwaway keys, whose passphrase it prints."""
+    enc = serialization.BestAvailableEncryption(passphrase.encode())
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8, enc))  # fmt: skip
+    path.chmod(0o600)
+
+
 def find_hardest_braking(config: Path, device: str, dbc: Path) -> tuple[int, float]:
     """The time of the strongest 1-second deceleration in the stored SPEED signal (0x0B4),
     decoded with the DBC; the collector operator's incident finder."""
@@ -109,7 +119,9 @@ def grant_and_download(
     signals: Sequence[str],
     out: Path,
     note: Callable[[str], None],
-) -> tuple[Path, str]:
+) -> tuple[Path, str, ed25519.Ed25519PrivateKey, ed25519.Ed25519PrivateKey]:
+    """Register, ask, grant, read and download; return the bundle, the grant id and the
+    owner's and the insurer's keys (for the portal, `vnotary demo --serve`)."""
     owner, insurer = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
     since = event_ns - DAY  # the car was bought, and the device installed, a day ago
     api.ok("POST", "/v1/vehicles", operator, {"vehicle_id": vehicle, "label": "RAV4 2017"})
@@ -154,7 +166,7 @@ def grant_and_download(
         status, headers, data = api.call("POST", "/v1/evidence", insurer, body)
         if status == 200:
             out.write_bytes(data)
-            return out, grant.jti
+            return out, grant.jti, owner, insurer
         if status != 503 or time.monotonic() > deadline:
             raise DemoError(f"POST /v1/evidence: HTTP {status}: {data.decode(errors='replace')}")
         note("waiting for the checkpoint with the grant to be anchored …")

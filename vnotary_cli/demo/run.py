@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from vnotary_cli.demo import inputs
 from vnotary_cli.demo.access import Api, find_hardest_braking, grant_and_download
 from vnotary_cli.demo.inputs import ANVIL, DBC, FLEET_CA, RENDER, TRACE
+from vnotary_cli.demo.portal import serve_portal
 from vnotary_cli.demo.stack import REPO, DemoError, Stack, free_port, port_open, wait_until
 from vnotary_cli.demo.witnesses import (
     QUORUM,
@@ -203,7 +204,7 @@ def _demo(stack: Stack, w: Path, data: Path, steps: Steps, args: argparse.Namesp
         f"agent spool: {status.get('spool_depth')} unacknowledged, "
         f"next batch_seq {status.get('next_batch_seq')}"
     )
-    return finish(stack, w, data, steps, collector, rpc_url)
+    return finish(stack, w, data, steps, collector, rpc_url, args.serve)
 
 
 def start_collector(
@@ -333,8 +334,9 @@ def _b64url_raw(public: ed25519.Ed25519PublicKey) -> str:
 
 
 def finish(
-    stack: Stack, w: Path, data: Path, steps: Steps, collector: dict[str, Any], rpc_url: str
-) -> int:
+    stack: Stack, w: Path, data: Path, steps: Steps, collector: dict[str, Any], rpc_url: str,
+    serve: bool = False,
+) -> int:  # fmt: skip
     api = Api(f"http://127.0.0.1:{collector['api_port']}")
     steps.step("find the hardest braking of the drive in the decoded SPEED / BRAKE signals")
     event_ns, decel = find_hardest_braking(collector["config"], DEVICE, data / DBC)
@@ -343,7 +345,7 @@ def finish(
     steps.step("register the vehicle, its device, an owner and an insurer; ask, grant, download")
     out = w / "evidence"
     out.mkdir()
-    bundle, grant_id = grant_and_download(
+    bundle, grant_id, owner, insurer = grant_and_download(
         api, collector["operator"], w / "collector" / "collector.pub", VEHICLE, DEVICE,
         event_ns, SCOPE, SIGNALS, out / "bundle.vnb", steps.note,
     )  # fmt: skip
@@ -369,6 +371,10 @@ def finish(
     seen = monitor_once(stack, w, f"http://127.0.0.1:{collector['api_port']}", trust)
     print("\n".join(f"{'':12}{line}" for line in seen.strip().splitlines()), flush=True)
 
+    portal = f"{api.base}/portal/"
+    if serve:
+        return serve_portal(api, w, portal, trust, owner, insurer, event_ns, VEHICLE,
+                            SCOPE, SIGNALS)  # fmt: skip
     steps.step("done: every process the demo started is being stopped")
     print(
         f"""
@@ -377,6 +383,7 @@ def finish(
   report  {report}
   monitor {w / "monitor"}
   logs    {w / "logs"}
+  portal  {portal}  (up while the demo runs; `vnotary demo --serve` keeps it up)
 
   check it yourself:
     vnotary verify {bundle} --trust {trust}
@@ -407,4 +414,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--speed", type=float, default=1.0, help="times the recorded pace (default 1: real time)"
     )
+    p.add_argument(
+        "--serve", action="store_true",
+        help="keep the stack running at the end, with the consent portal, until Ctrl-C",
+    )  # fmt: skip
     p.set_defaults(handler=run)
