@@ -113,7 +113,7 @@ class Emitter:
     def flush(self) -> None:
         self._last_flush = time.monotonic_ns()
         for stream, c in list(self.chunks.items()):
-            if c.records or c.dropped or c.bus_errors or c.crc_failures or c.gaps:
+            if c.records or c.dropped or c.bus_errors or c.crc_failures or c.gaps or c.ignored:
                 self.out.put(c)  # blocks when the agent is behind: back-pressure, not loss
                 self.chunks[stream] = Chunk(stream)
         self.pending = 0
