@@ -40,7 +40,8 @@ class Collector:
         async with contextlib.AsyncExitStack() as stack:
             store = await open_store(settings.store)
             stack.push_async_callback(store.close)
-            c = cls(settings, store, Ingestor(store, settings.receipt_signer()))
+            ingestor = Ingestor(store, settings.receipt_signer(), settings.time.tolerance())
+            c = cls(settings, store, ingestor)
             if settings.anchor is not None:
                 a = settings.anchor
                 # start_block: the contract's deployment block, once AnchorSettings has it.

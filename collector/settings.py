@@ -13,6 +13,9 @@ key = "collector.key.pem"  shared_group = "collectors"    # optional
 rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  key_file = "eth.key"
 interval_s = 60  confirmations = 12  use_finalized = false
 
+[time]                            # ingest time checks (docs/protocol.md §6.2)
+regression_tolerance_s = 2.0  future_tolerance_s = 300.0
+
 [access]                          # owners, parties, grants and evidence (docs/access.md)
 operator_keys = ["<base64url raw Ed25519 public key>"]   # who may sign registry requests
 dbc = "toyota_rav4_2017_pt_generated.dbc"                 # decodes CAN views in bundles
@@ -30,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector import limits
+from collector.ingest import timecheck
 from collector.ingest.mqtt import MqttSettings
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
@@ -57,6 +61,19 @@ class AccessSettings:
 
 
 @dataclass(frozen=True)
+class TimeSettings:
+    regression_tolerance_s: float = timecheck.DEFAULT_REGRESSION_TOLERANCE_S
+    future_tolerance_s: float = timecheck.DEFAULT_FUTURE_TOLERANCE_S
+
+    def tolerance(self) -> timecheck.TimeTolerance:
+        if self.regression_tolerance_s < 0 or self.future_tolerance_s < 0:
+            raise ValueError("time tolerances must not be negative")
+        return timecheck.TimeTolerance(
+            int(self.regression_tolerance_s * 1e9), int(self.future_tolerance_s * 1e9)
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     store: str
     key_file: str
@@ -65,6 +82,7 @@ class Settings:
     mqtt: MqttSettings | None = None
     anchor: AnchorSettings | None = None
     access: AccessSettings = AccessSettings()
+    time: TimeSettings = TimeSettings()
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
@@ -77,6 +95,7 @@ class Settings:
         mqtt = data.pop("mqtt", None)
         anchor = data.pop("anchor", None)
         access = data.pop("access", {})
+        times = TimeSettings(**data.pop("time", {}))
         if access.get("dbc"):
             access["dbc"] = rel(access["dbc"])
         access["operator_keys"] = tuple(access.get("operator_keys", ()))
@@ -91,6 +110,7 @@ class Settings:
             if anchor is None
             else AnchorSettings(**{**anchor, "key_file": rel(anchor["key_file"])}),
             access=AccessSettings(**access),
+            time=times,
             **data,
         )
 
