@@ -14,7 +14,7 @@ from typing import Any
 
 from notary_core.bundle import AnchorRef
 from notary_core.errors import Unreachable
-from notary_core.evidence import AnchorLookup, AnchorStatus
+from notary_core.evidence import AnchorLookup, AnchorStatus, Block, BlockLookup
 
 # keccak256("Anchored(bytes32,uint64,bytes32)"), the event's topic 0 (checked in the tests
 # against eth_utils; the verifier does not need a Keccak implementation for a constant).
@@ -91,5 +91,27 @@ def anchor_lookup(rpc_url: str | None, confirmations: int) -> AnchorLookup | Non
 
     def check(a: AnchorRef) -> AnchorStatus:
         return lookup(rpc, a, confirmations)
+
+    return check
+
+
+def block_lookup(rpc_url: str | None) -> BlockLookup | None:
+    """The beacon check for `verify_bundle` (time.beacon, §12.3): a block by chain and number,
+    or None offline. A node of another chain cannot tell: Unreachable, never a verdict."""
+    if not rpc_url:
+        return None
+    rpc = JsonRpc(rpc_url)
+
+    def check(chain_id: int, number: int) -> Block | None:
+        node_chain = int(rpc.call("eth_chainId"), 16)
+        if node_chain != chain_id:
+            raise Unreachable(f"the node at {rpc_url} is chain {node_chain}, not {chain_id}")
+        block = rpc.call("eth_getBlockByNumber", hex(number), False)
+        if not block:
+            return None
+        try:
+            return Block(bytes.fromhex(str(block["hash"])[2:]), int(block["timestamp"], 16))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Unreachable(f"the node's block {number} is unreadable: {exc}") from None
 
     return check

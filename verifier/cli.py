@@ -11,7 +11,7 @@ from typing import Any
 
 from notary_core.errors import NotaryError
 from notary_core.evidence import Status, Transcript, Trust, Verdict, verify_bundle
-from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
+from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup, block_lookup
 
 EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
 EXIT_UNREADABLE = 4
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     check_anchor = anchor_lookup(args.rpc, args.confirmations)
     try:
-        transcript = verify_bundle(data, trust, check_anchor)
+        transcript = verify_bundle(data, trust, check_anchor, block_lookup(args.rpc))
     except NotaryError as exc:  # verify_bundle reports, it should never raise; belt and braces
         print(f"vnotary verify: {exc}", file=sys.stderr)
         return EXIT[Verdict.FAIL]

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from notary_core.evidence import Transcript, Trust, verify_bundle
-from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
+from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup, block_lookup
 from verifier.cli import EXIT_UNREADABLE, load_trust
 from verifier.report import custody, sections
 from verifier.report.data import extract, utc
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"vnotary report: cannot read input: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     check_anchor = anchor_lookup(args.rpc, args.confirmations)
-    transcript = verify_bundle(data, trust, check_anchor)
+    transcript = verify_bundle(data, trust, check_anchor, block_lookup(args.rpc))
     html = generate(
         data,
         transcript,
