@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from importlib import metadata
 
 from edge_agent import device_key, headfile, recovery, system_linux
@@ -35,6 +36,7 @@ from edge_agent.sources.can import CanBusSource, ReplaySource
 from edge_agent.spool import SPOOL_STREAM, Spool, SpoolDamaged
 from notary_core import records as rec
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
+from notary_core.header import Beacon
 from notary_core.receipt import ReceiptStatus, open_receipt
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,9 @@ class Agent:
             cfg.spool_path, cfg.head_path, cfg.spool_max_bytes, int(cfg.retention_s * 1e9)
         )
         self.spool = recovery.open_checked(self.files, self.signer.public, time.time_ns())
-        self.record = recovery.record_of(self.spool)
+        kept, _why = headfile.read(cfg.head_path)
+        self.beacon = None if kept is None else kept.beacon  # survives restarts (§6.1)
+        self.record = self._record()
         self.head = self.record.head
         issued, sealed = self.spool.seqs()
         counters = self.spool.counters()
@@ -225,7 +229,12 @@ class Agent:
             try:
                 if not committed:
                     sealed = self.sealer.seal(
-                        self.head, closed, os.urandom(32), self.header_clock, self.uncertainty
+                        self.head,
+                        closed,
+                        os.urandom(32),
+                        self.header_clock,
+                        self.uncertainty,
+                        self.beacon,
                     )
                     discard = self.spool.commit(
                         sealed,
@@ -237,7 +246,7 @@ class Agent:
                     )
                     committed = True
                     self.head = self.head.after(sealed)
-                self.record = recovery.record_of(self.spool)
+                self.record = self._record()
                 headfile.write(self.files.head_path, self.record)
                 break
             except SpoolDamaged as exc:
@@ -277,10 +286,31 @@ class Agent:
             self.spool, self.files, self.record, self.signer.public, why, time.time_ns()
         )
         self.batcher.count(SPOOL_STREAM, gaps=lost)
-        self.record = recovery.record_of(self.spool)
+        self.record = self._record()
         self._reported.clear()
         self.delivery.reconnected(self.spool.unacked())
         self._report_losses()
+
+    def _record(self) -> headfile.HeadRecord:
+        return replace(recovery.record_of(self.spool), beacon=self.beacon)
+
+    def _learn(self, beacon: Beacon | None) -> None:
+        """Keep the newest beacon (§6.1: a higher block number, or another chain's), durably
+        in the head file; a failed write only delays that until the next commit."""
+        held = self.beacon
+        if beacon is None or (
+            held is not None
+            and beacon.chain_id == held.chain_id
+            and beacon.block_number <= held.block_number
+        ):
+            return
+        self.beacon = beacon
+        log.info("chain beacon: block %d of chain %d", beacon.block_number, beacon.chain_id)
+        self.record = replace(self.record, beacon=beacon)
+        try:
+            headfile.write(self.files.head_path, self.record)
+        except Unreachable as exc:
+            log.error("the new beacon is not yet durable: %s", exc.message)
 
     def _take_receipts(self) -> None:
         while True:
@@ -296,6 +326,7 @@ class Agent:
                 self.bad_receipts += 1
                 log.warning("receipt refused: %s", exc)
                 continue
+            self._learn(receipt.beacon)
             try:
                 released = self.spool.ack(receipt, raw, time.time_ns())
             except SpoolDamaged as exc:
