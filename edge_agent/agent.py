@@ -19,9 +19,11 @@ from importlib import metadata
 
 from edge_agent import device_key, headfile, recovery, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
+from edge_agent.chrony import ClockMonitor, read_clock
 from edge_agent.clock import ClockWatch
 from edge_agent.config import Config, SourceConfig
 from edge_agent.delivery import Delivery
+from edge_agent.discipline import ClockLabel, ClockReading, worst
 from edge_agent.limits import (
     AGENT_STREAM,
     CAPTURE_QUEUE_CHUNKS,
@@ -68,6 +70,10 @@ def make_source(cfg: SourceConfig, clock: rec.ClockSource) -> Source:
     return BridgeSerialSource(cfg, clock)
 
 
+def replay_of(source: Source) -> bool:
+    return isinstance(source, ReplaySource)
+
+
 class Agent:
     def __init__(self, cfg: Config) -> None:
         """Validate keys, spool location and TLS files; raise NotaryError with the reason."""
@@ -90,19 +96,25 @@ class Agent:
         issued, sealed = self.spool.seqs()
         counters = self.spool.counters()
         self.batcher = Batcher(int(cfg.window_s * 1e9), cfg.max_records, counters, sealed)
-        self.clock, self.uncertainty = system_linux.clock_status()
+        self.clock_label = ClockLabel(read_clock(cfg.clock))
+        self.clock = self.clock_label.source  # at start; the monitor keeps the label current
+        self._batch_clock: ClockReading | None = None  # the widest reading of the open batch
         identity = Identity(cfg.device_id, system_linux.boot_id(), agent_version(), cfg.config_hash)
         self.sealer = Sealer(self.signer, identity)
         self.chunks: queue.Queue[Chunk] = queue.Queue(CAPTURE_QUEUE_CHUNKS)
         self.receipts: queue.Queue[bytes] = queue.Queue()
         self.sources = [make_source(s, self.clock) for s in cfg.sources]
         # Records of a replay carry the recorded time (REPLAY); the header says so too.
-        replay = any(isinstance(s, ReplaySource) for s in self.sources)
+        replay = any(replay_of(s) for s in self.sources)
         self.header_clock = rec.ClockSource.REPLAY if replay else self.clock
         start = {k: c.seen for k, c in counters.items()}  # spools written before `issued`
         start.update({k: max(v, start.get(k, 0)) for k, v in {**sealed, **issued}.items()})
-        self.events = Emitter(self.chunks, start, self.clock)
-        self._emitters = [Emitter(self.chunks, start, s.clock, self.clock) for s in self.sources]
+        self.events = Emitter(self.chunks, start, self.clock_label)
+        self._emitters = [
+            Emitter(self.chunks, start, s.clock if replay_of(s) else self.clock_label,
+                    self.clock_label)
+            for s in self.sources
+        ]  # fmt: skip
         self._unsealed = unsealed(issued, sealed)
         self.delivery = Delivery(
             cfg.mqtt.inflight, int(cfg.mqtt.receipt_timeout_s * 1e9), int(PROBE_TIMEOUT_S * 1e9)
@@ -132,6 +144,8 @@ class Agent:
             threading.Thread(target=s.run, args=(e, stop), name=f"source-{s.name}", daemon=True)
             for s, e in zip(self.sources, self._emitters, strict=True)
         ]
+        threads.append(threading.Thread(target=ClockMonitor(self.cfg.clock, self.clock_label).run,
+                                        args=(stop,), name="clock", daemon=True))  # fmt: skip
         for t in threads:
             t.start()
         self.publisher.start()
@@ -140,6 +154,7 @@ class Agent:
         try:
             while not stop.is_set():
                 now = time.monotonic_ns()
+                self._batch_clock = worst(self._batch_clock, self.clock_label.reading)
                 self._take_chunks(now, stop)
                 if (due := self.batcher.due(now)) is not None:
                     self._seal_commit(due, stop)
@@ -224,6 +239,11 @@ class Agent:
         """Seal, commit to the spool, then write the head file; retry while either fails
         (the head does not move), give up only when asked to stop, naming the cause."""
         carries = carried_reports(closed.records)
+        clock = worst(self._batch_clock, self.clock_label.reading)
+        self._batch_clock = None
+        source = (
+            rec.ClockSource.REPLAY if self.header_clock is rec.ClockSource.REPLAY else clock.source
+        )
         sealed, committed, discard = None, False, None
         while True:
             try:
@@ -232,8 +252,8 @@ class Agent:
                         self.head,
                         closed,
                         os.urandom(32),
-                        self.header_clock,
-                        self.uncertainty,
+                        source,
+                        clock.uncertainty_ns,
                         self.beacon,
                     )
                     discard = self.spool.commit(

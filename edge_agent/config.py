@@ -69,6 +69,15 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class ClockConfig:
+    """Where the agent reads the clock discipline (edge_agent/discipline.py)."""
+
+    chrony_socket: str = limits.DEFAULT_CHRONY_SOCKET  # "" = kernel (adjtimex) only
+    chronyc: str = "chronyc"
+    poll_s: float = limits.DEFAULT_CLOCK_POLL_S
+
+
+@dataclass(frozen=True)
 class Config:
     device_id: str
     key_file: Path
@@ -85,6 +94,7 @@ class Config:
     head_path: Path = Path()  # the second record of the chain position (edge_agent/headfile)
     log_format: str = "plain"  # "plain" lines for journald, or "json" lines
     log_level: str = "INFO"
+    clock: ClockConfig = ClockConfig()
 
 
 class _Reader:
@@ -145,7 +155,8 @@ def load(path: Path) -> Config:
 
 def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "config") -> Config:
     r = _Reader(base)
-    known = {"device_id", "key_file", "spool", "batch", "mqtt", "source", "exit_when_done", "log"}
+    known = {"device_id", "key_file", "spool", "batch", "mqtt", "source", "exit_when_done", "log",
+             "clock"}  # fmt: skip
     r.problems += [f"{k}: unknown key" for k in doc if k not in known]
     device_id = r.req(doc, "device_id", str, "")
     if device_id is not None and not DEVICE_ID_RE.fullmatch(device_id):
@@ -187,6 +198,7 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
         backoff_max_s=_num(r, mq, "backoff_max_s", limits.DEFAULT_BACKOFF_MAX_S),
     )
     sources = _sources(r, doc)
+    clock = _clock(r, _table(r, doc, "clock"))
     spool_path = r.path(spool, "path", "spool.")
     head_path = (
         r.path(spool, "head_path", "spool.")
@@ -209,6 +221,7 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
         head_path=head_path,
         log_format=log_format,
         log_level=log_level,
+        clock=clock,
     )
     if r.problems:
         raise BadData(Reason.MALFORMED, f"{name}: " + "; ".join(r.problems))
@@ -227,6 +240,19 @@ def _num(r: _Reader, table: dict[str, Any], key: str, default: float) -> float:
     value = r.get(table, key, (int, float), "")
     r.positive(value, key)
     return float(value) if value is not None else default
+
+
+def _clock(r: _Reader, t: dict[str, Any]) -> ClockConfig:
+    r.problems += [f"clock.{k}: unknown key" for k in t if k not in ("chrony_socket", "chronyc",
+                                                                      "poll_s")]  # fmt: skip
+    poll = r.get(t, "poll_s", (int, float), "clock.")
+    r.positive(poll, "clock.poll_s", 60)
+    sock = r.get(t, "chrony_socket", str, "clock.")
+    return ClockConfig(
+        chrony_socket=limits.DEFAULT_CHRONY_SOCKET if sock is None else sock,
+        chronyc=r.get(t, "chronyc", str, "clock.") or "chronyc",
+        poll_s=float(poll or limits.DEFAULT_CLOCK_POLL_S),
+    )
 
 
 def _sources(r: _Reader, doc: dict[str, Any]) -> tuple[SourceConfig, ...]:
