@@ -1,7 +1,9 @@
 """Reads the clock discipline (chronyd's tracking, else the kernel's adjtimex) and keeps the
 label every record and header carries up to date (edge_agent/discipline.py says how).
 
-chronyd answers `chronyc -c -n -h SOCKET tracking` over its Unix command socket; a missing
+chronyd answers `chronyc -c -n -h SOCKET tracking` over its Unix command socket (root and
+the chrony user only) or, for an unprivileged agent, `-h 127.0.0.1` over UDP port 323, where
+chronyd allows monitoring commands such as tracking from localhost by default. A missing
 socket, a chronyc that fails or times out, or output that is not a tracking line falls back
 to adjtimex for that reading, so the label is never older than one poll. The monitor runs in
 its own thread: a slow chronyc never delays sealing.
@@ -24,11 +26,11 @@ log = logging.getLogger(__name__)
 
 def read_chrony(cfg: ClockConfig) -> ClockReading:
     """chronyd's tracking as a label; raises OSError or ValueError when it cannot be had."""
-    if not cfg.chrony_socket or not os.path.exists(cfg.chrony_socket):
-        raise OSError(f"no chronyd command socket at {cfg.chrony_socket!r}")
+    if not cfg.chrony or (cfg.chrony.startswith("/") and not os.path.exists(cfg.chrony)):
+        raise OSError(f"no chronyd command socket at {cfg.chrony!r}")
     try:
         out = subprocess.run(
-            [cfg.chronyc, "-c", "-n", "-h", cfg.chrony_socket, "tracking"],
+            [cfg.chronyc, "-c", "-n", "-h", cfg.chrony, "tracking"],
             capture_output=True, text=True, timeout=CHRONYC_TIMEOUT_S, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:

@@ -72,7 +72,7 @@ class MqttConfig:
 class ClockConfig:
     """Where the agent reads the clock discipline (edge_agent/discipline.py)."""
 
-    chrony_socket: str = limits.DEFAULT_CHRONY_SOCKET  # "" = kernel (adjtimex) only
+    chrony: str = limits.DEFAULT_CHRONY  # socket path or address; "" = adjtimex only
     chronyc: str = "chronyc"
     poll_s: float = limits.DEFAULT_CLOCK_POLL_S
 
@@ -243,13 +243,13 @@ def _num(r: _Reader, table: dict[str, Any], key: str, default: float) -> float:
 
 
 def _clock(r: _Reader, t: dict[str, Any]) -> ClockConfig:
-    r.problems += [f"clock.{k}: unknown key" for k in t if k not in ("chrony_socket", "chronyc",
+    r.problems += [f"clock.{k}: unknown key" for k in t if k not in ("chrony", "chronyc",
                                                                       "poll_s")]  # fmt: skip
     poll = r.get(t, "poll_s", (int, float), "clock.")
     r.positive(poll, "clock.poll_s", 60)
-    sock = r.get(t, "chrony_socket", str, "clock.")
+    sock = r.get(t, "chrony", str, "clock.")
     return ClockConfig(
-        chrony_socket=limits.DEFAULT_CHRONY_SOCKET if sock is None else sock,
+        chrony=limits.DEFAULT_CHRONY if sock is None else sock,
         chronyc=r.get(t, "chronyc", str, "clock.") or "chronyc",
         poll_s=float(poll or limits.DEFAULT_CLOCK_POLL_S),
     )

@@ -40,8 +40,10 @@ DEFAULT_MIN_FREE_BYTES = 16 << 20
 CLOCK_STEP_THRESHOLD_NS = 100_000_000
 """A jump of UTC against the monotonic clock larger than 100 ms is recorded as a step."""
 
-DEFAULT_CHRONY_SOCKET = "/run/chrony/chronyd.sock"
-"""chronyd's command socket on Debian; the agent asks `chronyc -h` there for its tracking."""
+DEFAULT_CHRONY = "127.0.0.1"
+"""Where `chronyc -h` asks chronyd for its tracking: its UDP command port on localhost, which
+chronyd opens to monitoring commands by default (its Unix socket, /run/chrony/chronyd.sock,
+admits only root and the chrony user)."""
 
 DEFAULT_CLOCK_POLL_S = 1.0
 """Read the clock discipline this often: a batch (1 s) is labelled with what held during it."""

@@ -70,8 +70,10 @@ class SockFeeder:
     """Sends a sample to a SOCK refclock every `interval` s: 'true time = system time +
     offset', as gpsd does for a GNSS receiver."""
 
-    def __init__(self, path: str, offset_s: float, interval: float = 0.25) -> None:
-        self.path, self.offset, self.interval = path, offset_s, interval
+    def __init__(
+        self, path: str, offset_s: float, interval: float = 0.25, pulse: bool = False
+    ) -> None:
+        self.path, self.offset, self.interval, self.pulse = path, offset_s, interval, pulse
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -80,8 +82,11 @@ class SockFeeder:
             while not self._stop.wait(self.interval):
                 t = time.time()
                 sec = int(t)
-                sample = struct.pack("@qqdiiii", sec, int((t - sec) * 1e6), self.offset, 0, 0, 0,
-                                     SOCK_MAGIC)  # fmt: skip
+                offset = self.offset
+                if self.pulse:  # a PPS edge: only the offset within the second counts
+                    offset = self.offset - (t - sec)
+                sample = struct.pack("@qqdiiii", sec, int((t - sec) * 1e6), offset,
+                                     int(self.pulse), 0, 0, SOCK_MAGIC)  # fmt: skip
                 with contextlib.suppress(OSError):  # chronyd not up yet
                     s.sendto(sample, self.path)
 
