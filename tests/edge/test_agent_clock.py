@@ -45,7 +45,7 @@ def test_labels_follow_chrony_and_gnss_time_is_cross_checked(
     feeder = threading.Thread(target=receiver, args=(master, stop), daemon=True)
     with gnss_chronyd() as chrony:
         source = (f'[[source]]\ntype = "nmea"\nstream = "gnss"\nport = "{os.ttyname(slave)}"\n'
-                  f'[clock]\nchrony_socket = "{chrony.socket}"\nchronyc = "{CHRONYC}"\n'
+                  f'[clock]\nchrony = "{chrony.socket}"\nchronyc = "{CHRONYC}"\n'
                   "poll_s = 0.2\n")  # fmt: skip
         cfg = dev.config(broker, source)
         log = dev.dir / "agent.log"

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def cfg(c: Chronyd) -> ClockConfig:
-    return ClockConfig(chrony_socket=c.socket, chronyc=CHRONYC, poll_s=0.2)
+    return ClockConfig(chrony=c.socket, chronyc=CHRONYC, poll_s=0.2)
 
 
 def wait_reading(
@@ -84,6 +84,6 @@ def test_ntp_server_is_ntp_with_the_bound_of_its_path() -> None:
 
 
 def test_without_chrony_the_kernel_says() -> None:
-    got = read_clock(ClockConfig(chrony_socket="/nonexistent/chronyd.sock"))
+    got = read_clock(ClockConfig(chrony="/nonexistent/chronyd.sock"))
     assert got == from_adjtimex(*system_linux.adjtimex())
     assert got.uncertainty_ns == UNBOUNDED_NS or got.source is ClockSource.NTP

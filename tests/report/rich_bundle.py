@@ -15,16 +15,16 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import cantools
 
 from notary_core import batch, bundle, grant, header, logleaf
 from notary_core import records as r
+from tests.conftest import SHARED_DATA
 from tests.core import bundle_factory as f
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 CAN_LOG = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log"
 GNSS_CSV = DATA / "gnss" / "comma2k19_toyota_rav4_seg40_gnss_ublox.csv"
 IMU_CSV = DATA / "imu" / "comma2k19_toyota_rav4_seg40_imu.csv"

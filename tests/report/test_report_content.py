@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from notary_core.evidence import verify_bundle
+from tests.conftest import SHARED_DATA
 from tests.core.bundle_factory import build, make_world
 from tests.report.rich_bundle import build_rich
 from verifier.report.build import generate
@@ -16,7 +17,7 @@ from verifier.report.nmea import checksum_ok, parse_fix
 from verifier.report.svg import _decimate, nice_ticks
 from vnotary_cli.main import main
 
-NMEA = Path(__file__).resolve().parents[3] / "shared/data/nmea/gpsd-ublox-neo-m9n-nmea.log"
+NMEA = SHARED_DATA / "nmea" / "gpsd-ublox-neo-m9n-nmea.log"
 
 
 def _report(raw: bytes, **kw: str) -> str:
@@ -42,7 +43,7 @@ def test_tampered_bundle_reports_fail_with_reasons() -> None:
 
 def test_unparseable_bundle_still_renders() -> None:
     html = _report(b"not a bundle")
-    assert 'data-verdict="FAIL"' in html and "could not be parsed" in html
+    assert 'data-verdict="UNREADABLE"' in html and "could not be parsed" in html
     assert 'id="reproduce"' in html
 
 
@@ -110,3 +111,23 @@ def test_counter_deltas_are_last_minus_first() -> None:
     h0, h1 = d.headers[0], d.headers[-1]
     assert deltas["imu"][0] == h1.streams["imu"].seen - h0.streams["imu"].seen > 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC", utc(d.fixes[0].utc_ns))
+
+
+def test_durations_in_human_units() -> None:
+    """Issue 13 §4: "1 h", "250 ms", never "3.6e+06 ms"."""
+    from verifier.report.timeline import human_duration
+
+    assert [
+        human_duration(n)
+        for n in (
+            3_600 * 10**9,
+            250_000_000,
+            600_809,
+            1_500,
+            12,
+            0,
+            2**64 - 1,
+            90 * 10**9,
+            2 * 86_400 * 10**9,
+        )
+    ] == ["1 h", "250 ms", "601 µs", "1.5 µs", "12 ns", "0 ns", "unbounded", "1.5 min", "2 d"]

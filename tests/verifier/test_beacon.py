@@ -9,6 +9,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.core import bundle_v2_factory as f2
 from tests.core.bundle_factory import SEC, T0, batch_records
 from tests.infra.anvil import ANVIL, Anvil, anvil_node
 from verifier.chain_rpc import block_lookup
+from verifier.report.build import generate
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +44,10 @@ class OldAnvil(Anvil):
         raise RuntimeError("anvil did not start")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:
-    n = OldAnvil(tmp_path_factory.mktemp("anvil"))
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Anvil]:
+    """A fresh chain per test: blocks are mined at chosen times, which only go forward."""
+    n = OldAnvil(tmp_path)
     n.start()
     try:
         yield n
@@ -61,8 +64,11 @@ def mine_at(node: Anvil, t_s: int) -> Beacon:
                   bytes.fromhex(b["hash"][2:]), int(b["timestamp"], 16))  # fmt: skip
 
 
-def world(beacons: list[Beacon | None], uncertainty_ns: int = 1_000_000) -> f2.World2:
-    """The factory's world, its batches sealed with these beacons (one per batch)."""
+def world(
+    beacons: list[Beacon | None], uncertainty_ns: int = 1_000_000, gnss_check: bool = False
+) -> f2.World2:
+    """The factory's world, its batches sealed with these beacons (one per batch); with
+    `gnss_check`, each batch also holds a GNSS_TIME event (device clock 40 ms ahead)."""
     w = f2.World2()
     f2.enrol(w)
     f2.install(w)
@@ -70,6 +76,10 @@ def world(beacons: list[Beacon | None], uncertainty_ns: int = 1_000_000) -> f2.W
     prev = header.GENESIS_PREV_HASH
     for seq, beacon in enumerate(beacons):
         recs = batch_records(seq, 50)
+        if gnss_check:
+            t = r.decode(recs[-1]).utc_ns
+            ev = r.AgentEvent(r.EventType.GNSS_TIME, 40_000_000, t - 40_000_000, "RMC minute")
+            recs.append(r.encode(r.Record("gnss", seq * 50 + 50, 1, t, r.ClockSource.GNSS, ev)))
         times = [r.decode(x).utc_ns for x in recs]
         monos = [r.decode(x).mono_ns for x in recs]
         tmpl = header.BatchHeader(
@@ -147,3 +157,23 @@ def test_a_node_of_another_chain_or_none_at_all_cannot_decide() -> None:
     with anvil_node() as other:  # chain 31337, not 999999
         status, reason, detail = check(verify(world([beacon] * 6), other))
     assert (status, reason) == (Status.UNDECIDED, "UNREACHABLE") and "not 999999" in detail
+
+
+def test_the_report_shows_the_proven_interval_per_batch_and_for_the_window(node: Anvil) -> None:
+    nb = mine_at(node, T0 // SEC - 10)
+    w = world([None, nb, nb, nb, nb, nb], gnss_check=True)
+    raw = f2.build2(w)
+    t = verify_bundle(raw, w.trust(), None, block_lookup(node.url))
+    assert check(t)[0] is Status.PASS
+    html = generate(raw, t, bundle_name="b.vnb")
+    when = html[html.index("3. When") : html.index("4. What")]
+    assert "2018-08-02 16:14:38.000 UTC (the earliest beacon block of the window" in when
+    assert "anchor block time as the bundle states it; not checked" in when  # no anchor lookup
+    assert "± 1 ms" in when and "e+0" not in html
+    batches = int(t.summary["batches"][1]) - int(t.summary["batches"][0]) + 1
+    assert when.count('class="tl-batch"') == batches
+    assert when.count('class="tl-nb"') == batches  # every batch of the bundle has its beacon
+    assert 'id="gnss-checks"' in when and "40 ms" in when and "RMC minute" in when
+    # Without the chain lookup nothing about "not before" is called proven.
+    offline = generate(raw, verify_bundle(raw, w.trust()), bundle_name="b.vnb")
+    assert "not proven: the beacons were not checked on chain (run with --rpc)" in offline

@@ -19,7 +19,7 @@ from pathlib import Path
 from notary_core.evidence import Transcript, Trust, verify_bundle
 from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup, block_lookup
 from verifier.cli import EXIT_UNREADABLE, load_trust
-from verifier.report import custody, sections
+from verifier.report import custody, sections, timeline
 from verifier.report.data import extract, utc
 from verifier.report.html import page
 from verifier.report.svg import esc
@@ -50,6 +50,7 @@ def generate(
     if d.bundle is not None:
         parts += [
             sections.track(d),
+            timeline.section(d),
             sections.signals(d),
             sections.records(d),
             sections.device(d),
