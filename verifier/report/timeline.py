@@ -91,6 +91,7 @@ def section(d: ReportData) -> str:
     facts = kv([
         ("data window (requested)", f"{utc(r.window_start_ns)} → {utc(r.window_end_ns)}"),
         ("sealed not before", before), ("sealed not after", after),
+        ("RFC 3161 timestamps", _tsa(d)),
         ("device clock over the window", _clocks(meets or hs)),
         ("GNSS cross-check", _gnss_summary(d)),
     ])  # fmt: skip
@@ -118,6 +119,16 @@ def section(d: ReportData) -> str:
             "difference the device measured between its clock and its receiver's time, "
             "which includes the receiver's output delay.</p>")  # fmt: skip
     return head + note + facts + svg_timeline(d, nb, na) + batches + gnss
+
+
+def _tsa(d: ReportData) -> str:
+    """The seam for a second "not after" (issue 14 §3): tokens are shown as checked only
+    when a `time.tsa` check passed; this verifier does not check them yet."""
+    assert d.bundle is not None
+    n = len(d.bundle.timestamps)
+    if _passed(d, "time.tsa"):
+        return f"{n} token(s) over the checkpoint, verified against pinned TSA certificates"
+    return f"{n} token(s) in the bundle, not verified" if n else "none in the bundle"
 
 
 def _clocks(hs: list[BatchHeader]) -> str:
