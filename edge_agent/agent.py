@@ -19,11 +19,11 @@ from importlib import metadata
 
 from edge_agent import device_key, headfile, recovery, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
-from edge_agent.chrony import ClockMonitor, read_clock
+from edge_agent.chrony import ClockMonitor
 from edge_agent.clock import ClockWatch
 from edge_agent.config import Config, SourceConfig
 from edge_agent.delivery import Delivery
-from edge_agent.discipline import ClockLabel, ClockReading, worst
+from edge_agent.discipline import ClockLabel, ClockReading, from_adjtimex, worst
 from edge_agent.limits import (
     AGENT_STREAM,
     CAPTURE_QUEUE_CHUNKS,
@@ -96,7 +96,9 @@ class Agent:
         issued, sealed = self.spool.seqs()
         counters = self.spool.counters()
         self.batcher = Batcher(int(cfg.window_s * 1e9), cfg.max_records, counters, sealed)
-        self.clock_label = ClockLabel(read_clock(cfg.clock))
+        # The kernel's word until the clock thread's first chrony reading (at once when it
+        # starts): no subprocess on the start-up path.
+        self.clock_label = ClockLabel(from_adjtimex(*system_linux.adjtimex()))
         self.clock = self.clock_label.source  # at start; the monitor keeps the label current
         self._batch_clock: ClockReading | None = None  # the widest reading of the open batch
         identity = Identity(cfg.device_id, system_linux.boot_id(), agent_version(), cfg.config_hash)

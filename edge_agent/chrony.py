@@ -58,7 +58,7 @@ class ClockMonitor:
         self.label = label
 
     def run(self, stop: threading.Event) -> None:
-        last = self.label.reading
+        last = self.label.reading = read_clock(self.cfg)
         log.info("clock: %s (%s)", last.source.name, last.detail)
         while not stop.wait(self.cfg.poll_s):
             now = read_clock(self.cfg)

@@ -79,8 +79,12 @@ def test_ntp_server_is_ntp_with_the_bound_of_its_path() -> None:
         got = wait_reading(c, lambda r: r.source is ClockSource.NTP)
         assert got.source is ClockSource.NTP, (got, c.log())
         assert "127.0.0.1" in got.detail
+        # The report read between two readings lies between them (chrony may be slewing
+        # away a sample that a busy machine delayed, so the bound can move meanwhile).
         want = chronyc_bound_ns(c.tracking())
-        assert abs(got.uncertainty_ns - want) < 100_000, (got, want)
+        again = read_clock(cfg(c)).uncertainty_ns
+        lo, hi = sorted((got.uncertainty_ns, again))
+        assert lo - 100_000 <= want <= hi + 100_000, (got, want, again)
 
 
 def test_without_chrony_the_kernel_says() -> None:
