@@ -50,8 +50,8 @@ class Collector:
             clients = settings.witness_clients()
             for client in clients:
                 stack.push_async_callback(client.close)
-            c = cls(settings, store, Ingestor(store, settings.receipt_signer()),
-                    settings.checkpoint_signer(store, clients))  # fmt: skip
+            ingestor = Ingestor(store, settings.receipt_signer(), settings.time.tolerance())
+            c = cls(settings, store, ingestor, settings.checkpoint_signer(store, clients))
             state = c.signer.state.load() if c.signer.state is not None else None
             if state is not None and state.halt is not None:
                 raise SignerRefused(Reason.REWRITE, f"the signer is halted: {state.halt.message}")

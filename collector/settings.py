@@ -21,6 +21,9 @@ rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  start_block = 0
 key_file = "eth.key"              # optional; or VNOTARY_CHAIN_KEY, or a credential chain_key
 interval_s = 60  confirmations = 12  use_finalized = false
 
+[time]                            # ingest time checks (docs/protocol.md §6.2)
+regression_tolerance_s = 2.0  future_tolerance_s = 300.0
+
 [access]                          # owners, parties, grants and evidence (docs/access.md)
 operator_keys = ["<base64url raw Ed25519 public key>"]   # who may sign registry requests
 dbc = "toyota_rav4_2017_pt_generated.dbc"                 # decodes CAN views in bundles
@@ -62,6 +65,7 @@ from pydantic_settings import (
 )
 
 from collector import limits
+from collector.ingest import timecheck
 from collector.ingest.mqtt import MqttSettings
 from collector.log.checkpoints import CheckpointSigner, WitnessPolicy
 from collector.log.signer_state import StateFile
@@ -173,6 +177,20 @@ class WitnessSettings(_Table):
         return WitnessVerifier.from_vkey(self.vkey)
 
 
+class TimeSettings(_Table):
+    """The collector's time checks at ingest (docs/protocol.md §6.2)."""
+
+    regression_tolerance_s: float = Field(
+        default=timecheck.DEFAULT_REGRESSION_TOLERANCE_S, ge=0, le=86_400
+    )
+    future_tolerance_s: float = Field(default=timecheck.DEFAULT_FUTURE_TOLERANCE_S, ge=0, le=86_400)
+
+    def tolerance(self) -> timecheck.TimeTolerance:
+        return timecheck.TimeTolerance(
+            int(self.regression_tolerance_s * 1e9), int(self.future_tolerance_s * 1e9)
+        )
+
+
 class Settings(_Table):
     store: str = Field(pattern=r"^(sqlite|postgresql|postgres)://")
     key_file: str
@@ -186,6 +204,7 @@ class Settings(_Table):
     witness_quorum: int = Field(default=0, ge=0, le=64)
     witness_timeout_s: Seconds = 5.0
     signer_state: str | None = None
+    time: TimeSettings = TimeSettings()
 
     resolve_paths = field_validator("key_file", "store_password_file", "signer_state")(_rel)
 

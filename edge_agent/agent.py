@@ -14,13 +14,16 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from importlib import metadata
 
 from edge_agent import device_key, headfile, recovery, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
+from edge_agent.chrony import ClockMonitor
 from edge_agent.clock import ClockWatch
 from edge_agent.config import Config, SourceConfig
 from edge_agent.delivery import Delivery
+from edge_agent.discipline import ClockLabel, ClockReading, from_adjtimex, worst
 from edge_agent.limits import (
     AGENT_STREAM,
     CAPTURE_QUEUE_CHUNKS,
@@ -35,6 +38,7 @@ from edge_agent.sources.can import CanBusSource, ReplaySource
 from edge_agent.spool import SPOOL_STREAM, Spool, SpoolDamaged
 from notary_core import records as rec
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
+from notary_core.header import Beacon
 from notary_core.receipt import ReceiptStatus, open_receipt
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,10 @@ def make_source(cfg: SourceConfig, clock: rec.ClockSource) -> Source:
     return BridgeSerialSource(cfg, clock)
 
 
+def replay_of(source: Source) -> bool:
+    return isinstance(source, ReplaySource)
+
+
 class Agent:
     def __init__(self, cfg: Config) -> None:
         """Validate keys, spool location and TLS files; raise NotaryError with the reason."""
@@ -81,24 +89,34 @@ class Agent:
             cfg.spool_path, cfg.head_path, cfg.spool_max_bytes, int(cfg.retention_s * 1e9)
         )
         self.spool = recovery.open_checked(self.files, self.signer.public, time.time_ns())
-        self.record = recovery.record_of(self.spool)
+        kept, _why = headfile.read(cfg.head_path)
+        self.beacon = None if kept is None else kept.beacon  # survives restarts (§6.1)
+        self.record = self._record()
         self.head = self.record.head
         issued, sealed = self.spool.seqs()
         counters = self.spool.counters()
         self.batcher = Batcher(int(cfg.window_s * 1e9), cfg.max_records, counters, sealed)
-        self.clock, self.uncertainty = system_linux.clock_status()
+        # The kernel's word until the clock thread's first chrony reading (at once when it
+        # starts): no subprocess on the start-up path.
+        self.clock_label = ClockLabel(from_adjtimex(*system_linux.adjtimex()))
+        self.clock = self.clock_label.source  # at start; the monitor keeps the label current
+        self._batch_clock: ClockReading | None = None  # the widest reading of the open batch
         identity = Identity(cfg.device_id, system_linux.boot_id(), agent_version(), cfg.config_hash)
         self.sealer = Sealer(self.signer, identity)
         self.chunks: queue.Queue[Chunk] = queue.Queue(CAPTURE_QUEUE_CHUNKS)
         self.receipts: queue.Queue[bytes] = queue.Queue()
         self.sources = [make_source(s, self.clock) for s in cfg.sources]
         # Records of a replay carry the recorded time (REPLAY); the header says so too.
-        replay = any(isinstance(s, ReplaySource) for s in self.sources)
+        replay = any(replay_of(s) for s in self.sources)
         self.header_clock = rec.ClockSource.REPLAY if replay else self.clock
         start = {k: c.seen for k, c in counters.items()}  # spools written before `issued`
         start.update({k: max(v, start.get(k, 0)) for k, v in {**sealed, **issued}.items()})
-        self.events = Emitter(self.chunks, start, self.clock)
-        self._emitters = [Emitter(self.chunks, start, s.clock, self.clock) for s in self.sources]
+        self.events = Emitter(self.chunks, start, self.clock_label)
+        self._emitters = [
+            Emitter(self.chunks, start, s.clock if replay_of(s) else self.clock_label,
+                    self.clock_label)
+            for s in self.sources
+        ]  # fmt: skip
         self._unsealed = unsealed(issued, sealed)
         self.delivery = Delivery(
             cfg.mqtt.inflight, int(cfg.mqtt.receipt_timeout_s * 1e9), int(PROBE_TIMEOUT_S * 1e9)
@@ -128,6 +146,8 @@ class Agent:
             threading.Thread(target=s.run, args=(e, stop), name=f"source-{s.name}", daemon=True)
             for s, e in zip(self.sources, self._emitters, strict=True)
         ]
+        threads.append(threading.Thread(target=ClockMonitor(self.cfg.clock, self.clock_label).run,
+                                        args=(stop,), name="clock", daemon=True))  # fmt: skip
         for t in threads:
             t.start()
         self.publisher.start()
@@ -136,6 +156,7 @@ class Agent:
         try:
             while not stop.is_set():
                 now = time.monotonic_ns()
+                self._batch_clock = worst(self._batch_clock, self.clock_label.reading)
                 self._take_chunks(now, stop)
                 if (due := self.batcher.due(now)) is not None:
                     self._seal_commit(due, stop)
@@ -220,12 +241,22 @@ class Agent:
         """Seal, commit to the spool, then write the head file; retry while either fails
         (the head does not move), give up only when asked to stop, naming the cause."""
         carries = carried_reports(closed.records)
+        clock = worst(self._batch_clock, self.clock_label.reading)
+        self._batch_clock = None
+        source = (
+            rec.ClockSource.REPLAY if self.header_clock is rec.ClockSource.REPLAY else clock.source
+        )
         sealed, committed, discard = None, False, None
         while True:
             try:
                 if not committed:
                     sealed = self.sealer.seal(
-                        self.head, closed, os.urandom(32), self.header_clock, self.uncertainty
+                        self.head,
+                        closed,
+                        os.urandom(32),
+                        source,
+                        clock.uncertainty_ns,
+                        self.beacon,
                     )
                     discard = self.spool.commit(
                         sealed,
@@ -237,7 +268,7 @@ class Agent:
                     )
                     committed = True
                     self.head = self.head.after(sealed)
-                self.record = recovery.record_of(self.spool)
+                self.record = self._record()
                 headfile.write(self.files.head_path, self.record)
                 break
             except SpoolDamaged as exc:
@@ -277,10 +308,31 @@ class Agent:
             self.spool, self.files, self.record, self.signer.public, why, time.time_ns()
         )
         self.batcher.count(SPOOL_STREAM, gaps=lost)
-        self.record = recovery.record_of(self.spool)
+        self.record = self._record()
         self._reported.clear()
         self.delivery.reconnected(self.spool.unacked())
         self._report_losses()
+
+    def _record(self) -> headfile.HeadRecord:
+        return replace(recovery.record_of(self.spool), beacon=self.beacon)
+
+    def _learn(self, beacon: Beacon | None) -> None:
+        """Keep the newest beacon (§6.1: a higher block number, or another chain's), durably
+        in the head file; a failed write only delays that until the next commit."""
+        held = self.beacon
+        if beacon is None or (
+            held is not None
+            and beacon.chain_id == held.chain_id
+            and beacon.block_number <= held.block_number
+        ):
+            return
+        self.beacon = beacon
+        log.info("chain beacon: block %d of chain %d", beacon.block_number, beacon.chain_id)
+        self.record = replace(self.record, beacon=beacon)
+        try:
+            headfile.write(self.files.head_path, self.record)
+        except Unreachable as exc:
+            log.error("the new beacon is not yet durable: %s", exc.message)
 
     def _take_receipts(self) -> None:
         while True:
@@ -296,6 +348,7 @@ class Agent:
                 self.bad_receipts += 1
                 log.warning("receipt refused: %s", exc)
                 continue
+            self._learn(receipt.beacon)
             try:
                 released = self.spool.ack(receipt, raw, time.time_ns())
             except SpoolDamaged as exc:

@@ -8,6 +8,9 @@ at the record limit counts each piece as stored (and seen) in the batch that hol
 the chunk's losses (dropped, bus errors, CRC failures, gaps) are counted with its first
 piece. So for every stream and every header, seen = stored + dropped, and the stored
 delta between two consecutive headers is the number of the stream's records in the batch.
+The one exception is `ignored`: input that is no observation of the stream (an NMEA `#`
+comment line, docs/protocol.md §2.3) is counted as seen only, so seen = stored + dropped +
+ignored.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Chunk:
 
     `dropped` are observations of the stream that are not among `records` (a frame the
     kernel or the decoder lost, a frame that could not be encoded): seen = records + dropped.
+    `ignored` are lines that are no observation (NMEA comments): seen, never stored.
     """
 
     stream: str
@@ -41,6 +45,7 @@ class Chunk:
     bus_errors: int = 0
     crc_failures: int = 0
     gaps: int = 0
+    ignored: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,7 @@ class Batcher:
         """Take a chunk; return the batches it filled (the window is checked by `due`)."""
         t = self._totals.setdefault(chunk.stream, [0] * 6)
         # The chunk's losses belong to the batch its first record goes to (or the open one).
-        t[_SEEN] += chunk.dropped
+        t[_SEEN] += chunk.dropped + chunk.ignored
         t[_DROPPED] += chunk.dropped
         t[_BUS] += chunk.bus_errors
         t[_CRC] += chunk.crc_failures

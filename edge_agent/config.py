@@ -60,6 +60,15 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class ClockConfig:
+    """Where the agent reads the clock discipline (edge_agent/discipline.py)."""
+
+    chrony: str = limits.DEFAULT_CHRONY  # socket path or address; "" = adjtimex only
+    chronyc: str = "chronyc"
+    poll_s: float = limits.DEFAULT_CLOCK_POLL_S
+
+
+@dataclass(frozen=True)
 class Config:
     device_id: str
     key_file: Path
@@ -76,6 +85,7 @@ class Config:
     head_path: Path = Path()  # the second record of the chain position (edge_agent/headfile)
     log_format: str = "plain"  # "plain" lines for journald, or "json" lines
     log_level: str = "INFO"
+    clock: ClockConfig = ClockConfig()
 
 
 class _Table(BaseModel):
@@ -146,11 +156,18 @@ class _Log(_Table):
     )
 
 
+class _Clock(_Table):
+    chrony: str = limits.DEFAULT_CHRONY  # chronyd's socket path or address; "" = adjtimex only
+    chronyc: str = "chronyc"
+    poll_s: float = Field(default=limits.DEFAULT_CLOCK_POLL_S, gt=0, le=60)
+
+
 class _File(_Table):
     device_id: str
     key_file: str
     exit_when_done: bool = False
     log: _Log = _Log()
+    clock: _Clock = _Clock()
     batch: _Batch = _Batch()
     spool: _Spool
     mqtt: _Mqtt
@@ -228,6 +245,7 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
         else path(f.spool.path).with_name(Path(f.spool.path).name + ".head"),
         log_format=f.log.format,
         log_level=f.log.level.upper(),
+        clock=ClockConfig(chrony=f.clock.chrony, chronyc=f.clock.chronyc, poll_s=f.clock.poll_s),
     )  # fmt: skip
 
 

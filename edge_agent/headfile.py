@@ -4,7 +4,9 @@ A spool truncated, rolled back (its WAL deleted or damaged) or corrupted must ne
 the agent start its hash chain again: the collector would see a fork and the device's
 evidence would be split for good. So after every spool commit, and before the batch is
 published, the agent also writes here: the next batch_seq and previous header hash, the
-header's counters, the per-stream sequence numbers, and the oldest unacknowledged batch.
+header's counters, the per-stream sequence numbers, the oldest unacknowledged batch, and
+the newest chain beacon a receipt brought (issue 14 §2: it goes into every header sealed,
+and survives a restart; a head file that lost it only widens the next batches' interval).
 Every batch the collector can have seen is therefore covered by this file.
 
 Written atomically (temporary file, fsync, rename, fsync of the directory) as one JSON
@@ -23,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.sealer import ChainHead
-from notary_core.errors import Unreachable
-from notary_core.header import StreamCounters
+from notary_core.errors import BadData, Unreachable
+from notary_core.header import Beacon, StreamCounters
 
 FORMAT = 1
 
@@ -37,6 +39,7 @@ class HeadRecord:
     sealed: dict[str, int] = field(default_factory=dict)  # sequence numbers in batches
     oldest_unacked: int = 0  # every batch below it had its receipt
     discards: tuple[int, int] = (0, 0)  # cumulative (batches, records) the spool lost
+    beacon: Beacon | None = None  # the newest chain block a receipt named (§6.1)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class HeadRecord:
             "sealed": dict(sorted(self.sealed.items())),
             "oldest_unacked": self.oldest_unacked,
             "discards": list(self.discards),
+            "beacon": None if self.beacon is None else _beacon_json(self.beacon),
         }
 
     @classmethod
@@ -64,7 +68,22 @@ class HeadRecord:
             {k: int(v) for k, v in d["sealed"].items()},
             int(d["oldest_unacked"]),
             (int(d["discards"][0]), int(d["discards"][1])),
+            None if d.get("beacon") is None else _beacon_parse(d["beacon"]),
         )
+
+
+def _beacon_json(b: Beacon) -> list[Any]:
+    return [b.chain_id, b.block_number, b.block_hash.hex(), b.block_time]
+
+
+def _beacon_parse(v: Any) -> Beacon:
+    """A head file written before beacons has none (the key is absent): still format 1."""
+    if not (isinstance(v, list) and len(v) == 4 and isinstance(v[2], str)):
+        raise ValueError("bad beacon")
+    try:
+        return Beacon.parse([v[0], v[1], bytes.fromhex(v[2]), v[3]])
+    except BadData as exc:
+        raise ValueError(exc.message) from None
 
 
 def _digest(body: dict[str, Any]) -> str:

@@ -40,8 +40,16 @@ DEFAULT_MIN_FREE_BYTES = 16 << 20
 CLOCK_STEP_THRESHOLD_NS = 100_000_000
 """A jump of UTC against the monotonic clock larger than 100 ms is recorded as a step."""
 
-UNKNOWN_CLOCK_UNCERTAINTY_NS = 3600 * 10**9
-"""Uncertainty claimed when the kernel does not say how good the clock is."""
+DEFAULT_CHRONY = "127.0.0.1"
+"""Where `chronyc -h` asks chronyd for its tracking: its UDP command port on localhost, which
+chronyd opens to monitoring commands by default (its Unix socket, /run/chrony/chronyd.sock,
+admits only root and the chrony user)."""
+
+DEFAULT_CLOCK_POLL_S = 1.0
+"""Read the clock discipline this often: a batch (1 s) is labelled with what held during it."""
+
+CHRONYC_TIMEOUT_S = 2.0
+"""A chronyc that does not answer within this is skipped (the kernel's word is used)."""
 
 MAX_CONFIG_BYTES = 1 << 20
 """A config file larger than this is a mistake, not a configuration."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from edge_agent.batcher import ClosedBatch
 from notary_core import batch as nbatch
 from notary_core import cose, limits
-from notary_core.header import GENESIS_PREV_HASH, BatchHeader
+from notary_core.header import GENESIS_PREV_HASH, BatchHeader, Beacon
 from notary_core.records import ClockSource
 
 
@@ -46,7 +46,9 @@ class Sealer:
         salt_key: bytes,
         clock_source: ClockSource,
         clock_uncertainty_ns: int,
+        beacon: Beacon | None = None,
     ) -> nbatch.SealedBatch:
+        """`beacon`: the newest chain block the agent holds (§4.3 key 19), or None."""
         if len(salt_key) != limits.SALT_KEY_SIZE:
             raise ValueError("salt key must be 32 random bytes")
         template = BatchHeader(
@@ -66,5 +68,6 @@ class Sealer:
             agent_version=self._id.agent_version,
             config_hash=self._id.config_hash,
             key_id=self._signer.kid,
+            beacon=beacon,
         )
         return nbatch.seal(template, batch.records, salt_key, self._signer)

@@ -1,4 +1,4 @@
-"""What the Linux kernel says about this boot and its clocks (boot id, NTP sync state, now)."""
+"""What the Linux kernel says about this boot and its clocks (boot id, adjtimex state, now)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,6 @@ import ctypes
 import ctypes.util
 import time
 import uuid
-
-from edge_agent.limits import UNKNOWN_CLOCK_UNCERTAINTY_NS
-from notary_core.records import ClockSource
-
-_STA_UNSYNC = 0x0040
-_TIME_ERROR = 5
 
 
 class _Timex(ctypes.Structure):
@@ -36,18 +30,17 @@ def boot_id() -> bytes:
         return uuid.uuid4().bytes  # not Linux: a fresh id per agent start, never a false match
 
 
-def clock_status() -> tuple[ClockSource, int]:
-    """(NTP, maxerror) when the kernel clock is synchronised, else (RTC, a wide bound)."""
+def adjtimex() -> tuple[int, int, int]:
+    """The kernel's clock state (adjtimex(2), read only): (return state, status, maxerror us);
+    state -1 when the call is not available (not Linux)."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name, use_errno=True)
         tx = _Timex()
-        state = libc.adjtimex(ctypes.byref(tx))
+        state = int(libc.adjtimex(ctypes.byref(tx)))
     except (OSError, AttributeError):
-        return ClockSource.UNKNOWN, UNKNOWN_CLOCK_UNCERTAINTY_NS
-    if state < 0 or state == _TIME_ERROR or tx.status & _STA_UNSYNC:
-        return ClockSource.RTC, UNKNOWN_CLOCK_UNCERTAINTY_NS
-    return ClockSource.NTP, max(0, int(tx.maxerror)) * 1000
+        return -1, 0, 0
+    return state, int(tx.status), int(tx.maxerror)
 
 
 def now_pair() -> tuple[int, int]:

@@ -86,6 +86,19 @@ class AnchorStatus:
 AnchorLookup = Callable[[AnchorRef], AnchorStatus]
 
 
+@dataclass(frozen=True)
+class Block:
+    """A chain block as a node reports it, for a header's beacon (§4.3)."""
+
+    block_hash: bytes
+    block_time: int  # seconds
+
+
+BlockLookup = Callable[[int, int], Block | None]
+"""(chain id, block number) -> that block, or None when the chain has no such block; raises
+Unreachable when the node cannot say (down, or a node of another chain)."""
+
+
 class Undecided(NotaryError):
     """A check that could not be decided from what the verifier has (WINDOW_OPEN, a
     version-1 header without counts): INCONCLUSIVE, never a pass."""
@@ -158,18 +171,27 @@ def _gc_paused() -> Iterator[None]:
 
 
 def verify_bundle(
-    data: bytes, trust: Trust | None = None, anchor_lookup: AnchorLookup | None = None
+    data: bytes,
+    trust: Trust | None = None,
+    anchor_lookup: AnchorLookup | None = None,
+    block_lookup: BlockLookup | None = None,
 ) -> Transcript:
+    """`block_lookup` (with a chain node) also checks each v2 header's beacon (time.beacon)."""
     with _gc_paused():
         try:
-            return _verify(data, trust, anchor_lookup)
-        except Exception as exc:  # a verifier bug: no verdict on the bundle (exit 5)
+            return _verify(data, trust, anchor_lookup, block_lookup)
+        except Exception as exc:  # a verifier bug: no verdict on the bundle (exit 70)
             detail = f"internal error in the verifier: {type(exc).__name__}: {exc}"
             check = Check("verifier.internal", Status.FAIL, str(Reason.INTERNAL_ERROR), detail)
             return Transcript(Verdict.ERROR, [check])
 
 
-def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None) -> Transcript:
+def _verify(
+    data: bytes,
+    trust: Trust | None,
+    anchor_lookup: AnchorLookup | None,
+    block_lookup: BlockLookup | None = None,
+) -> Transcript:
     run = _Run()
     try:
         signed = parse_bundle(data)
@@ -180,7 +202,7 @@ def _verify(data: bytes, trust: Trust | None, anchor_lookup: AnchorLookup | None
     if signed.version >= 2:
         from notary_core import evidence_v2  # noqa: PLC0415 - v2 builds on this module's checks
 
-        evidence_v2.verify(run, signed, trust, anchor_lookup)
+        evidence_v2.verify(run, signed, trust, anchor_lookup, block_lookup)
         return _conclude(run)
     b = signed.bundle
     with run.check("bundle.signature") as c:

@@ -49,7 +49,11 @@ class _Heads:
 
 
 def verify(
-    run: v1._Run, signed: SignedBundle, trust: v1.Trust | None, lookup: v1.AnchorLookup | None
+    run: v1._Run,
+    signed: SignedBundle,
+    trust: v1.Trust | None,
+    lookup: v1.AnchorLookup | None,
+    block_lookup: v1.BlockLookup | None = None,
 ) -> None:
     b = signed.bundle
     with run.check("bundle.signature") as c:
@@ -65,6 +69,10 @@ def verify(
                         _rule_link(b.request.vehicle_id), cp)  # fmt: skip
     keys = _device_keys(run, b, device_chain)
     headers = _batches(run, b, cp, keys, hd)
+    if block_lookup is not None:
+        from notary_core.evidence_time import check_beacons  # noqa: PLC0415 - builds on v1
+
+        check_beacons(run, headers, block_lookup)
     _binding_and_grants(run, b, device_chain, rule_chain)
     found = dict(run.t.summary)  # completeness per item, boundary records: kept, not replaced
     v1._summarise(run.t, b, headers, cp)

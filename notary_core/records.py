@@ -106,6 +106,7 @@ class EventType(IntEnum):
     SPOOL_LOST = 11  # a: batches lost, b: first lost batch_seq; detail: damage, where it went
     UNSEALED = 12  # a: records read but never sealed, b: first such sequence number
     RECEIPT_REJECTED = 13  # a: batch_seq the collector rejected; detail: its header hash
+    GNSS_TIME = 14  # a: system clock minus receiver time (ns), b: receiver time; detail: why
 
 
 @dataclass(frozen=True, slots=True)

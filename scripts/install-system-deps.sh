@@ -13,7 +13,9 @@
 #                                         downloaded), systemd (`systemd-analyze verify` of
 #                                         the gateway units), and the consent portal's
 #                                         tools from npm into web/node_modules (TypeScript,
-#                                         ESLint, axe-core: web/package-lock.json)
+#                                         ESLint, axe-core: web/package-lock.json), chrony
+#                                         (chronyd -x in the clock tests: it never
+#                                         touches the host's clock)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-test}"
@@ -27,6 +29,7 @@ if [ "$mode" = test ]; then
   [ -f /usr/include/openssl/sha.h ] || need_apt+=(libssl-dev)
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)
   command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+  [ -x /usr/sbin/chronyd ] || need_apt+=(chrony)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"

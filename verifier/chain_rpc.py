@@ -20,7 +20,7 @@ from typing import Any
 from notary_core import anchoring
 from notary_core.bundle import AnchorRef
 from notary_core.errors import Unreachable
-from notary_core.evidence import AnchorLookup, AnchorStatus
+from notary_core.evidence import AnchorLookup, AnchorStatus, Block, BlockLookup
 from verifier.log_http import ProofSource, consistency_source
 
 ANCHORED_TOPIC = "0x" + anchoring.ANCHORED_V1_TOPIC.hex()  # version 1's event (kept name)
@@ -188,5 +188,27 @@ def anchor_lookup(
 
     def check(a: AnchorRef) -> AnchorStatus:
         return lookup(rpc, a, confirmations, proofs)
+
+    return check
+
+
+def block_lookup(rpc_url: str | None) -> BlockLookup | None:
+    """The beacon check for `verify_bundle` (time.beacon, §12.3): a block by chain and number,
+    or None offline. A node of another chain cannot tell: Unreachable, never a verdict."""
+    if not rpc_url:
+        return None
+    rpc = JsonRpc(rpc_url)
+
+    def check(chain_id: int, number: int) -> Block | None:
+        node_chain = int(rpc.call("eth_chainId"), 16)
+        if node_chain != chain_id:
+            raise Unreachable(f"the node at {rpc_url} is chain {node_chain}, not {chain_id}")
+        block = rpc.call("eth_getBlockByNumber", hex(number), False)
+        if not block:
+            return None
+        try:
+            return Block(bytes.fromhex(str(block["hash"])[2:]), int(block["timestamp"], 16))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Unreachable(f"the node's block {number} is unreadable: {exc}") from None
 
     return check

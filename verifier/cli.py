@@ -24,7 +24,7 @@ from pathlib import Path
 
 from notary_core.errors import Reason
 from notary_core.evidence import Status, Transcript, Trust, Verdict, verify_bundle
-from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
+from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup, block_lookup
 from verifier.trust import TrustFileError, load_trust_bytes
 
 EXIT = {Verdict.OK: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3, Verdict.UNREADABLE: 4,
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"vnotary verify: {exc}", file=sys.stderr)
         return 2
     try:
-        transcript = verify_bundle(data, trust, check_anchor)
+        transcript = verify_bundle(data, trust, check_anchor, block_lookup(args.rpc))
     except Exception as exc:  # a crash must never read as FAIL: exit 70, no verdict
         error = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
         print(f"vnotary verify: internal error, no verdict: {error}", file=sys.stderr)

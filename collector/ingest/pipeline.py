@@ -15,13 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from collector import limits
+from collector.ingest import timecheck
 from collector.store.base import BatchRow, DeviceKey, IngestGroup, Store, compress
 from notary_core import cose
 from notary_core import limits as core_limits
-from notary_core.batch import SealedBatch
+from notary_core.batch import SealedBatch, split_records_block
 from notary_core.errors import BadData, Reason, too_large
-from notary_core.header import BatchHeader
+from notary_core.header import BatchHeader, Beacon
 from notary_core.receipt import Receipt, ReceiptStatus
+from notary_core.records import ClockSource
 
 # A REJECTED receipt tells the agent to stop re-sending: only for faults that a re-send can
 # never cure. UNKNOWN_DEVICE / UNKNOWN_KEY may be cured by registering the device later.
@@ -38,6 +40,8 @@ FINAL_REASONS = frozenset(
         Reason.FORK,
         Reason.REVOKED_KEY,
         Reason.KEY_NOT_VALID,
+        Reason.TIME_REGRESSION,
+        Reason.FUTURE_TIME,
     }
 )
 
@@ -101,9 +105,16 @@ class _Item:
 class Ingestor:
     """One per collector process; call `ingest_group` from a single task (not reentrant)."""
 
-    def __init__(self, store: Store, signer: cose.Signer) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signer: cose.Signer,
+        times: timecheck.TimeTolerance | None = None,
+    ) -> None:
         self.store = store
         self.signer = signer
+        self.times = times or timecheck.TimeTolerance()
+        self._beacon: tuple[int, Beacon | None] = (-(1 << 63), None)  # (read at, beacon)
 
     async def ingest(self, topic: str, payload: bytes, now_ns: int) -> Outcome:
         return (await self.ingest_group([(topic, payload)], now_ns))[0]
@@ -124,7 +135,16 @@ class Ingestor:
         async with self.store.ingest_group(now_ns) as group:
             await group.prefetch(wanted)
             done = [await self._commit(group, item, now_ns) for item in items]
-        return [self._with_receipt(outcome, item, now_ns) for outcome, item in done]
+        beacon = await self._latest_beacon(now_ns)
+        return [self._with_receipt(outcome, item, now_ns, beacon) for outcome, item in done]
+
+    async def _latest_beacon(self, now_ns: int) -> Beacon | None:
+        """The latest final anchor's block for receipts (§6.1), read at most once a second."""
+        at, beacon = self._beacon
+        if now_ns - at >= 10**9 or now_ns < at:
+            beacon = await self.store.latest_beacon()
+            self._beacon = (now_ns, beacon)
+        return beacon
 
     def _parse(self, topic: str, payload: bytes) -> _Item:
         item = _Item(topic, payload)
@@ -183,6 +203,8 @@ class Ingestor:
             broken = "the stored successor names another predecessor"
         if broken is not None:
             return await self._reject(group, item, BadData(Reason.CHAIN_BROKEN, broken)), item
+        if (bad_time := await self._check_times(group, header, sealed, now_ns)) is not None:
+            return await self._reject(group, item, bad_time), item
         expected = 0 if ctx.max_seq is None else ctx.max_seq + 1
         row = BatchRow(
             header.device_id,
@@ -209,7 +231,26 @@ class Ingestor:
             gap,
         ), item
 
-    def _with_receipt(self, out: Outcome, item: _Item, now_ns: int) -> Outcome:
+    async def _check_times(
+        self, group: IngestGroup, h: BatchHeader, sealed: SealedBatch, now_ns: int
+    ) -> BadData | None:
+        """§6.2: FUTURE_TIME against the arrival, TIME_REGRESSION against the nearest stored
+        predecessor unless the pair's CLOCK_STEP events explain it (collector/ingest/timecheck)."""
+        if (err := timecheck.future_time(h, now_ns, self.times)) is not None:
+            return err
+        if h.clock_source == ClockSource.REPLAY:
+            return None
+        prev = await group.predecessor(h.device_id, h.batch_seq)
+        back = timecheck.regression_ns(h, prev)
+        if prev is None or back <= self.times.regression_ns:
+            return None
+        steps = timecheck.backward_steps_ns(split_records_block(sealed.records_block))
+        steps += timecheck.backward_steps_ns(await group.records_of(h.device_id, prev.batch_seq))
+        return timecheck.time_regression(h, prev, back, steps, self.times)
+
+    def _with_receipt(
+        self, out: Outcome, item: _Item, now_ns: int, beacon: Beacon | None = None
+    ) -> Outcome:
         """Sign the receipt of a committed outcome (never before the commit)."""
         h = item.header
         if h is None:
@@ -222,7 +263,7 @@ class Ingestor:
             header_hash, status, index = h.hash(), ReceiptStatus.REJECTED, -1
         else:
             return out
-        receipt = Receipt(h.device_id, h.batch_seq, header_hash, status, now_ns, index)
+        receipt = Receipt(h.device_id, h.batch_seq, header_hash, status, now_ns, index, beacon)
         return replace(out, receipt=receipt.sign(self.signer))
 
     @staticmethod

@@ -17,7 +17,9 @@ from typing import Any
 from collector.log import tree as tlog
 from collector.log.leaves import RegistryAction, RegistryEvent, leaf_hash
 from collector.store import index as heads_store
+from notary_core.batch import split_records_block
 from notary_core.errors import BadData, Reason
+from notary_core.header import Beacon
 from notary_core.logleaf import AccessEvent, BatchLeaf, IndexLeaf, LeafType
 
 Row = tuple[Any, ...]
@@ -66,6 +68,15 @@ class ChainContext:
     prev_hash: bytes | None  # header hash stored at seq - 1
     next_prev_hash: bytes | None  # prev_header_hash of the batch stored at seq + 1
     max_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTimes:
+    """The signed times of a stored batch (the time checks of §6.2 compare with them)."""
+
+    batch_seq: int
+    first_utc_ns: int
+    last_utc_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,6 +601,18 @@ class Store(abc.ABC):
                 ),
             )
 
+    async def latest_beacon(self) -> Beacon | None:
+        """The block of the latest final anchor, for receipts (§6.1); None before the first."""
+        async with self.transaction() as tx:
+            r = await tx.one(
+                "SELECT chain_id, block_number, block_hash, block_time FROM anchors "
+                "WHERE status = 'final' AND block_hash IS NOT NULL AND block_time IS NOT NULL "
+                "ORDER BY size DESC LIMIT 1"
+            )
+        if r is None or r[0] is None or r[1] is None:
+            return None
+        return Beacon(int(r[0]), int(r[1]), bytes(r[2]), int(r[3]))
+
     async def anchors(self, status: str | None = None) -> list[AnchorRow]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         async with self.transaction() as tx:
@@ -645,7 +668,8 @@ class IngestGroup:
 
     def __init__(self, store: Store, tx: Tx, frontier: tlog.Frontier, now_ns: int) -> None:
         self._store, self._tx, self.frontier, self._now = store, tx, frontier, now_ns
-        self._known: dict[tuple[str, int], tuple[bytes, bytes, int]] = {}
+        # (device, seq) -> (header hash, prev hash, log index, first utc, last utc)
+        self._known: dict[tuple[str, int], tuple[bytes, bytes, int, int, int]] = {}
         self._fetched: set[tuple[str, int]] = set()
         self._max: dict[str, int | None] = {}
         self._rows: list[tuple[Any, ...]] = []
@@ -658,14 +682,19 @@ class IngestGroup:
         devices = sorted({d for d, _s in wanted} - self._max.keys())
         if keys:
             marks = ",".join(["(?, ?)"] * len(keys))
-            cols = "device_id, batch_seq, header_hash, prev_header_hash, log_index"
+            cols = (
+                "device_id, batch_seq, header_hash, prev_header_hash, log_index, "
+                "first_utc_ns, last_utc_ns"
+            )
             where = f"WHERE (device_id, batch_seq) IN (VALUES {marks})"
             rows = await self._tx.all(
                 f"SELECT {cols} FROM batches {where}",  # noqa: S608
                 [v for k in sorted(keys) for v in k],
             )
             for r in rows:
-                self._known[(r[0], int(r[1]))] = (bytes(r[2]), bytes(r[3]), int(r[4]))
+                self._known[(r[0], int(r[1]))] = (
+                    bytes(r[2]), bytes(r[3]), int(r[4]), int(r[5]), int(r[6])
+                )  # fmt: skip
             self._fetched |= keys
         if devices:
             marks = " UNION ALL ".join(
@@ -712,11 +741,42 @@ class IngestGroup:
                 index,
             )
         )
-        self._known[(b.device_id, b.batch_seq)] = (b.header_hash, b.prev_header_hash, index)
+        self._known[(b.device_id, b.batch_seq)] = (
+            b.header_hash, b.prev_header_hash, index, b.first_utc_ns, b.last_utc_ns
+        )  # fmt: skip
         if ctx.max_seq is None or b.batch_seq > ctx.max_seq:
             self._max[b.device_id] = b.batch_seq
         await self._update_gaps(b.device_id, b.batch_seq, ctx.max_seq, b.received_utc_ns)
         return index
+
+    async def predecessor(self, device_id: str, seq: int) -> StoredTimes | None:
+        """The nearest batch stored (or stored earlier in this group) before `seq`."""
+        if seq == 0:
+            return None
+        got = self._known.get((device_id, seq - 1))
+        if got is not None:
+            return StoredTimes(seq - 1, got[3], got[4])
+        row = await self._tx.one(
+            "SELECT batch_seq, first_utc_ns, last_utc_ns FROM batches WHERE device_id = ? "
+            "AND batch_seq < ? ORDER BY batch_seq DESC LIMIT 1",
+            (device_id, seq),
+        )
+        best = None if row is None else StoredTimes(int(row[0]), int(row[1]), int(row[2]))
+        for (d, s), v in self._known.items():  # this group's batches are not in the table yet
+            if d == device_id and s < seq and (best is None or s > best.batch_seq):
+                best = StoredTimes(s, v[3], v[4])
+        return best
+
+    async def records_of(self, device_id: str, seq: int) -> list[bytes]:
+        """The records of a batch stored before, or earlier in this group."""
+        for r in self._rows:
+            if r[0] == device_id and r[1] == seq:
+                return split_records_block(decompress(r[6]))
+        row = await self._tx.one(
+            "SELECT records_z FROM batches WHERE device_id = ? AND batch_seq = ?",
+            (device_id, seq),
+        )
+        return [] if row is None else split_records_block(decompress(bytes(row[0])))
 
     async def quarantine(
         self,

@@ -14,6 +14,7 @@ import time
 from abc import ABC, abstractmethod
 
 from edge_agent.batcher import Chunk
+from edge_agent.discipline import ClockLabel
 from edge_agent.limits import CHUNK_INTERVAL_S, CHUNK_RECORDS
 from edge_agent.system_linux import now_pair
 from notary_core import records as rec
@@ -34,18 +35,30 @@ class Emitter:
         self,
         out: queue.Queue[Chunk],
         start_seq: dict[str, int],
-        clock: rec.ClockSource,
-        event_clock: rec.ClockSource | None = None,
+        clock: rec.ClockSource | ClockLabel,
+        event_clock: rec.ClockSource | ClockLabel | None = None,
     ):
-        """`clock` labels the source's records (REPLAY for a recorded log); `event_clock`
-        labels the source's events, which carry the system clock's time (issue 14 §1)."""
+        """`clock` labels the source's records (REPLAY for a recorded log, else the system
+        clock's live label); `event_clock` labels the source's events, which carry the
+        system clock's time (issue 14 §1)."""
         self.out = out
         self.seq = dict(start_seq)
-        self.clock = clock
-        self.event_clock = clock if event_clock is None else event_clock
+        self._clock = clock
+        self._event_clock = clock if event_clock is None else event_clock
         self.chunks: dict[str, Chunk] = {}
         self.pending = 0
         self._last_flush = time.monotonic_ns()
+
+    @property
+    def clock(self) -> rec.ClockSource:
+        """The label of a record captured now (the system clock's follows chrony)."""
+        c = self._clock
+        return c if isinstance(c, rec.ClockSource) else c.reading.source
+
+    @property
+    def event_clock(self) -> rec.ClockSource:
+        c = self._event_clock
+        return c if isinstance(c, rec.ClockSource) else c.reading.source
 
     def chunk(self, stream: str) -> Chunk:
         c = self.chunks.get(stream)
@@ -113,7 +126,7 @@ class Emitter:
     def flush(self) -> None:
         self._last_flush = time.monotonic_ns()
         for stream, c in list(self.chunks.items()):
-            if c.records or c.dropped or c.bus_errors or c.crc_failures or c.gaps:
+            if c.records or c.dropped or c.bus_errors or c.crc_failures or c.gaps or c.ignored:
                 self.out.put(c)  # blocks when the agent is behind: back-pressure, not loss
                 self.chunks[stream] = Chunk(stream)
         self.pending = 0

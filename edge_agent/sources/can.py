@@ -37,24 +37,29 @@ class CanCapture:
         self.emit = emit
         self.stream = stream
         self.per_channel = per_channel
-        self._encoders: dict[Any, tuple[str, rec.CanEncoder]] = {}
+        self._encoders: dict[Any, tuple[str, rec.CanEncoder, rec.ClockSource]] = {}
 
-    def _encoder(self, channel: Any) -> tuple[str, rec.CanEncoder]:
+    def _encoder(self, channel: Any) -> tuple[str, rec.CanEncoder, rec.ClockSource]:
+        """The stream and encoder of a channel under the clock label of now (the label is in
+        the encoder's fixed bytes: a new one when chrony's state changes)."""
         stream = self.stream
         if self.per_channel and channel is not None:
             stream = channel if isinstance(channel, str) else f"{self.stream}.{channel}"
+        clock = self.emit.clock
         try:
-            enc = rec.CanEncoder(stream, self.emit.clock)
+            enc = rec.CanEncoder(stream, clock)
         except BadData:
             stream = self.stream
-            enc = rec.CanEncoder(stream, self.emit.clock)
+            enc = rec.CanEncoder(stream, clock)
         self.emit.chunk(stream)
-        self._encoders[channel] = (stream, enc)
-        return stream, enc
+        self._encoders[channel] = (stream, enc, clock)
+        return stream, enc, clock
 
     def message(self, msg: can.Message, mono_ns: int, utc_ns: int) -> None:
         got = self._encoders.get(msg.channel)
-        stream, enc = got if got is not None else self._encoder(msg.channel)
+        if got is None or got[2] is not self.emit.clock:
+            got = self._encoder(msg.channel)
+        stream, enc, _ = got
         chunk = self.emit.chunks[stream]
         seq = self.emit.seq[stream]
         self.emit.seq[stream] = seq + 1

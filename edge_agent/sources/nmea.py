@@ -1,9 +1,12 @@
 """A plain NMEA 0183 GNSS receiver on a serial port (pyserial).
 
-Each line is kept exactly as received (line ending included) with the checksum verdict of
-firmware_bridge.nmea: a bad checksum is stored and flagged CHECKSUM_BAD and counted as a
-CRC failure, never dropped or silently accepted. A line longer than a record allows is
-kept in pieces flagged MALFORMED. A port that fails is reopened; the outage is an event.
+Each sentence is stored as received, without its line terminator (docs/protocol.md §2.3,
+split by `edge_agent.nmea_lines`, the same bytes for every read boundary), with the
+checksum verdict of firmware_bridge.nmea: a bad checksum is stored and flagged CHECKSUM_BAD
+and counted as a CRC failure, never dropped or silently accepted; a `#` comment line is
+counted as seen and not stored. The receiver's own time is compared with the system clock
+(`edge_agent.gnss_time`): GNSS_TIME events on the same stream. A port that fails is
+reopened; the outage is an event.
 """
 
 from __future__ import annotations
@@ -14,23 +17,13 @@ import time
 import serial
 
 from edge_agent.config import SourceConfig
+from edge_agent.gnss_time import GnssTimeCheck
+from edge_agent.nmea_lines import LineSplitter
 from edge_agent.sources.base import Emitter, Source
-from firmware_bridge.nmea import check_sentence
-from notary_core import limits
+from edge_agent.system_linux import now_pair
 from notary_core import records as rec
 
 REOPEN_INTERVAL_S = 0.5
-
-
-def sentence_records(line: bytes) -> list[rec.NmeaSentence]:
-    """The record bodies for one received line (pure: also used by tests)."""
-    if len(line) <= limits.MAX_NMEA_SENTENCE:
-        return [rec.NmeaSentence(rec.NmeaStatus(int(check_sentence(line))), line)]
-    size = limits.MAX_NMEA_SENTENCE
-    return [
-        rec.NmeaSentence(rec.NmeaStatus.MALFORMED, line[i : i + size])
-        for i in range(0, len(line), size)
-    ]
 
 
 class NmeaSerialSource(Source):
@@ -63,25 +56,23 @@ class NmeaSerialSource(Source):
                 emit.event(stream, rec.EventType.SOURCE_STATE, detail=f"read failed: {error}")
 
     def _read(self, port: serial.Serial, emit: Emitter, stop: threading.Event) -> str | None:
-        stream, pending = self.cfg.stream, b""
+        stream, lines, check = self.cfg.stream, LineSplitter(), GnssTimeCheck()
         while not stop.is_set():
             try:
                 data = port.read(4096)
             except (OSError, serial.SerialException) as exc:
                 return str(exc)
             if data:
-                lines = (pending + data).splitlines(keepends=True)
-                pending = b"" if lines[-1].endswith((b"\n", b"\r")) else lines.pop()
-                if len(pending) > limits.MAX_NMEA_SENTENCE:
-                    lines.append(pending)
-                    pending = b""
-                for line in lines:
-                    if not line.strip():
-                        continue
-                    mono, utc = time.monotonic_ns(), time.time_ns()
-                    for body in sentence_records(line):
-                        emit.record(stream, body, mono, utc)
-                        if body.status in (rec.NmeaStatus.CHECKSUM_BAD, rec.NmeaStatus.MALFORMED):
-                            emit.chunk(stream).crc_failures += 1
+                mono, utc = now_pair()  # the arrival of this read: every line it completes
+                got = lines.feed(data)
+                if got.comments:
+                    emit.chunk(stream).ignored += got.comments
+                for body in got.bodies:
+                    emit.record(stream, body, mono, utc)
+                    if body.status in (rec.NmeaStatus.CHECKSUM_BAD, rec.NmeaStatus.MALFORMED):
+                        emit.chunk(stream).crc_failures += 1
+                    if (offset := check.observe(body, mono, utc)) is not None:
+                        emit.event(stream, rec.EventType.GNSS_TIME, offset.offset_ns,
+                                   offset.gnss_utc_ns, offset.detail)  # fmt: skip
             emit.maybe_flush()
         return None

@@ -59,6 +59,8 @@ class Device:
         utc_ns: int | None = None,
         advance: bool = True,
         salt_key: bytes | None = None,
+        clock: ClockSource = ClockSource.REPLAY,
+        span_ns: int = 999_000_000,
     ) -> SealedBatch:
         """The next batch of the chain (or one with the given seq/prev, for bad cases)."""
         s = self.seq if seq is None else seq
@@ -73,8 +75,8 @@ class Device:
             first_mono_ns=s,
             last_mono_ns=s + 1,
             first_utc_ns=t,
-            last_utc_ns=t + 999_000_000,
-            clock_source=ClockSource.REPLAY,
+            last_utc_ns=t + span_ns,
+            clock_source=clock,
             clock_uncertainty_ns=1_000_000,
             streams={"can0": StreamCounters(len(records), len(records))},
             agent_version="test/1",

@@ -164,7 +164,7 @@ from collector.ingest.pipeline import Ingestor
 from notary_core import cose
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-url, path, point = sys.argv[1], sys.argv[2], sys.argv[3]
+url, path, point, now = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 with open(path, "rb") as f:
     messages = pickle.load(f)
 group = store_module.IngestGroup
@@ -192,7 +192,7 @@ else:  # every statement of the group executed, the COMMIT not yet
 async def main():
     async with await open_store(url) as store:
         signer = cose.Signer.from_key(ed25519.Ed25519PrivateKey.generate())
-        await Ingestor(store, signer).ingest_group(messages, 1)
+        await Ingestor(store, signer).ingest_group(messages, now)
 
 asyncio.run(main())
 """
@@ -209,7 +209,7 @@ async def test_kill_9_mid_group_leaves_nothing_and_the_resend_stores_everything(
     path = tmp_path / "group.pickle"
     path.write_bytes(pickle.dumps(groups[0]))
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, store_url, str(path), point],
+        [sys.executable, "-c", CHILD, store_url, str(path), point, str(NOW)],
         capture_output=True,
         timeout=60,
         check=False,

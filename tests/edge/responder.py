@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 
 from notary_core import cose
 from notary_core.batch import SealedBatch
+from notary_core.header import Beacon
 from notary_core.receipt import Receipt, ReceiptStatus
 from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client
 
@@ -33,6 +34,7 @@ class Responder:
     paused: bool = False
     withhold: bool = False
     reject: set[int] = field(default_factory=set)  # answer these seqs REJECTED
+    beacon: Beacon | None = None  # put into every receipt (§6.1), as the latest final anchor
     _client: mqtt.Client | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -69,7 +71,8 @@ class Responder:
         if self.withhold:
             return
         status = ReceiptStatus.REJECTED if seq in self.reject else ReceiptStatus.STORED
-        receipt = Receipt(device_id, seq, sealed.signed.header_hash, status, time.time_ns(), seq)
+        receipt = Receipt(device_id, seq, sealed.signed.header_hash, status, time.time_ns(), seq,
+                          self.beacon)  # fmt: skip
         c.publish(f"vn/v1/dev/{device_id}/receipt", receipt.sign(self.signer), qos=1)
 
     def chain(self) -> list[SealedBatch]:

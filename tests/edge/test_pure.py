@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from edge_agent.batcher import Batcher, Chunk
 from edge_agent.clock import ClockWatch
 from edge_agent.delivery import Delivery
+from edge_agent.nmea_lines import LineSplitter
 from edge_agent.sealer import ChainHead, Identity, Sealer
-from edge_agent.sources.nmea import sentence_records
 from edge_agent.spool import Spool
 from notary_core import cose
 from notary_core.records import CanEncoder, ClockSource, NmeaStatus
@@ -76,16 +76,16 @@ def test_clock_step_is_detected() -> None:
     assert step is not None and step.step_ns == 3930
 
 
-def test_nmea_bad_checksum_is_kept_and_flagged() -> None:
+def test_nmea_bad_checksum_is_kept_and_flagged_without_its_terminator() -> None:
     good = (
         b"$GPGGA,1*"
         + b"%02X" % (ord("G") ^ ord("P") ^ ord("G") ^ ord("G") ^ ord("A") ^ ord(",") ^ ord("1"))
         + b"\r\n"
     )
-    assert sentence_records(good)[0].status == NmeaStatus.CHECKSUM_OK
-    bad = sentence_records(b"$GPGGA,1*00\r\n")[0]
-    assert bad.status == NmeaStatus.CHECKSUM_BAD and bad.raw == b"$GPGGA,1*00\r\n"
-    long = sentence_records(b"x" * 2500)
+    assert LineSplitter().feed(good).bodies[0].status == NmeaStatus.CHECKSUM_OK
+    (bad,) = LineSplitter().feed(b"$GPGGA,1*00\r\n").bodies
+    assert bad.status == NmeaStatus.CHECKSUM_BAD and bad.raw == b"$GPGGA,1*00"  # §2.3
+    long = LineSplitter().feed(b"x" * 2500 + b"\n").bodies
     assert [len(r.raw) for r in long] == [1024, 1024, 452]
     assert all(r.status == NmeaStatus.MALFORMED for r in long)
 

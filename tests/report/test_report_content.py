@@ -133,3 +133,23 @@ def test_a_version_2_report_shows_completeness_per_item_and_the_device_head() ->
     event = extract(raw, t).event
     assert event is not None and event[1] == "hard braking"  # the request's (v2), no DBC view
     assert "the segment's first, its baseline" in html
+
+
+def test_durations_in_human_units() -> None:
+    """Issue 13 §4: "1 h", "250 ms", never "3.6e+06 ms"."""
+    from verifier.report.timeline import human_duration
+
+    assert [
+        human_duration(n)
+        for n in (
+            3_600 * 10**9,
+            250_000_000,
+            600_809,
+            1_500,
+            12,
+            0,
+            2**64 - 1,
+            90 * 10**9,
+            2 * 86_400 * 10**9,
+        )
+    ] == ["1 h", "250 ms", "601 µs", "1.5 µs", "12 ns", "0 ns", "unbounded", "1.5 min", "2 d"]

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from notary_core.evidence import Transcript, Trust, verify_bundle
-from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup
+from verifier.chain_rpc import DEFAULT_CONFIRMATIONS, anchor_lookup, block_lookup
 from verifier.cli import EXIT_UNREADABLE, load_trust
-from verifier.report import custody, sections
+from verifier.report import custody, sections, timeline
 from verifier.report.data import extract, utc
 from verifier.report.html import page
 from verifier.report.svg import esc
@@ -50,6 +50,7 @@ def generate(
     if d.bundle is not None:
         parts += [
             sections.track(d),
+            timeline.section(d),
             sections.signals(d),
             sections.records(d),
             sections.device(d),
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a URL that is not http(s)
         print(f"vnotary report: {exc}", file=sys.stderr)
         return 2
-    transcript = verify_bundle(data, trust, check_anchor)
+    transcript = verify_bundle(data, trust, check_anchor, block_lookup(args.rpc))
     html = generate(
         data,
         transcript,

@@ -45,7 +45,7 @@ def anchor(d: ReportData) -> str:
             ("confirmed on chain", status),
         ], mono=("contract", "transaction", "block hash", "anchored checkpoint"))  # fmt: skip
         chain = f'<div id="anchor">{chain}</div>'
-    return (f"<h2>7. Transparency log and anchor</h2><p>The batch headers, the device's "
+    return (f"<h2>8. Transparency log and anchor</h2><p>The batch headers, the device's "
             "enrolment and the grants are leaves of the collector's append-only log; the "
             "checkpoint below commits to all of them; independent witnesses cosign it only "
             "after checking the log never rewrote what they saw before, and it is written to "
@@ -79,7 +79,7 @@ def authorization(d: ReportData) -> str:
             log.append((e.log_index, "unreadable", "", "", e.error, "", "", ""))
     access = table(["log index", "action", "vehicle", "actor", "subject", "window", "at",
                     "detail"], log, ["", "", "", "mono", "mono"], tid="access-log")  # fmt: skip
-    return ("<h2>8. Authorization: grant and access log</h2><p>The owner-signed grant chain "
+    return ("<h2>9. Authorization: grant and access log</h2><p>The owner-signed grant chain "
             "this bundle was issued under (owner's grant first), and the log entries binding "
             f"the device to the vehicle, the owner to the vehicle, and the grants.</p>{grants}"
             f"<h3>Access-log entries in the bundle</h3>{access}")  # fmt: skip
@@ -120,7 +120,7 @@ def limitations(d: ReportData) -> str:
     ):
         items.append("That the anchor is on chain: this report was made without --rpc.")
     li = "".join(f"<li>{esc(x)}</li>" for x in items)
-    return f'<h2>9. What this evidence does not prove</h2><ul class="limits" id="limits">{li}</ul>'
+    return f'<h2>10. What this evidence does not prove</h2><ul class="limits" id="limits">{li}</ul>'
 
 
 def reproduce(data: bytes, bundle_name: str, trust_name: str | None, rpc: str | None) -> str:
@@ -140,7 +140,7 @@ def reproduce(data: bytes, bundle_name: str, trust_name: str | None, rpc: str | 
         "# 5. the machine-readable transcript, for the file",
         verify.replace("vnotary verify", "python -m verifier", 1) + " --json > transcript.json",
     ]
-    return ("<h2>10. Reproduce the verification</h2><p>An independent expert needs only the "
+    return ("<h2>11. Reproduce the verification</h2><p>An independent expert needs only the "
             "bundle file, a trust file of keys pinned from outside the bundle (the log and "
             "collector keys, the anchor contract), and any node of the anchor chain.</p>"
             f'<pre id="reproduce">{esc(chr(10).join(lines))}</pre>')  # fmt: skip

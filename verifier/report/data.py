@@ -62,6 +62,7 @@ class ReportData:
     record_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     clock_sources: Counter[str] = field(default_factory=Counter)
     nmea_rejected: int = 0
+    gnss_checks: list[tuple[int, int, str]] = field(default_factory=list)  # (utc, a, detail)
     grants: list[tuple[grant.Grant | None, str]] = field(default_factory=list)
     device_log: list[Logged] = field(default_factory=list)
     access_log: list[Logged] = field(default_factory=list)
@@ -212,11 +213,14 @@ def _records(out: ReportData, bundle: EvidenceBundle) -> None:
                     out.fixes.append(fix)
                 elif body.raw[3:6] in (b"GGA", b"RMC"):
                     out.nmea_rejected += 1
+            elif isinstance(body, rec.AgentEvent) and body.event == rec.EventType.GNSS_TIME:
+                out.gnss_checks.append((r.utc_ns, body.a, body.detail))
             elif isinstance(body, rec.ImuSample):
                 imu_t.append(r.utc_ns)
                 for axis in range(3):
                     accel[axis].append(body.accel[axis])
     out.fixes.sort(key=lambda f: f.utc_ns)
+    out.gnss_checks.sort()
     if imu_t:
         for axis, name in enumerate(("accel x", "accel y", "accel z")):
             out.imu.append(Series(name, "m/s²", "imu (disclosed records)", tuple(imu_t),

@@ -51,6 +51,9 @@ svg .tick{fill:var(--muted);font-size:10.5px}svg .axis{font-size:11.5px}
 .series{fill:none;stroke-width:1.6;stroke-linejoin:round}
 .event{stroke:var(--fail);stroke-width:1.5;stroke-dasharray:5 3}
 .map-bg{fill:#f3f6f2;stroke:var(--line)}
+.tl-window{fill:#fff3d6;stroke:var(--warn)}.tl-batch{fill:var(--accent)}
+.tl-unc{fill:#9bbbe0;opacity:.6}.tl-nb{stroke:var(--ok);stroke-width:2}
+.tl-na{stroke:var(--fail);stroke-width:2}.tl-gnss{fill:#8e44ad}
 .track{fill:none;stroke:var(--accent);stroke-width:3;stroke-linejoin:round;stroke-linecap:round}
 .start{fill:var(--ok);stroke:#fff;stroke-width:2}.end{fill:var(--ink);stroke:#fff}
 .event-marker circle{fill:none;stroke:var(--fail);stroke-width:3}

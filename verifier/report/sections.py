@@ -10,6 +10,7 @@ from notary_core.evidence import Status
 from verifier.report.data import ReportData, Series, utc
 from verifier.report.html import kv, table
 from verifier.report.svg import COLOURS, esc, line_chart, track_map
+from verifier.report.timeline import human_duration
 
 MAX_BATCH_ROWS = 400
 KMH_PER_MPS = 3.6
@@ -95,7 +96,7 @@ def _figure(svg: str, series: list[Series], caption: str) -> str:
 def signals(d: ReportData) -> str:
     t0, t1 = _window(d)
     event = d.event[0] if d.event else None
-    out = ["<h2>3. What: speed, brake and acceleration over the window</h2>"]
+    out = ["<h2>4. What: speed, brake and acceleration over the window</h2>"]
     if d.can:
         dbc = d.dbc or {"name": "(not named)", "sha256": ""}
         out.append('<p class="note">Decoded view, not evidence: the CAN signals below were '
@@ -139,7 +140,7 @@ def signals(d: ReportData) -> str:
 def records(d: ReportData) -> str:
     rows = [(s, k, n) for (s, k), n in sorted(d.record_counts.items())]
     clocks = ", ".join(f"{k}: {n}" for k, n in sorted(d.clock_sources.items())) or "none"
-    return ("<h2>4. Disclosed records</h2><p>Each record below is disclosed with its salt and "
+    return ("<h2>5. Disclosed records</h2><p>Each record below is disclosed with its salt and "
             "proven against the Merkle root its device signed. Clock sources of their times: "
             f"{esc(clocks)}.</p>"
             + table(["stream", "kind", "records"], rows, tid="record-counts"))  # fmt: skip
@@ -173,16 +174,17 @@ def device(d: ReportData) -> str:
             rows.append((e.log_index, "unreadable", e.error, "", "", "", ""))
     enrol = table(["log index", "action", "device", "key id", "valid from", "valid until",
                    "logged at"], rows, ["", "", "", "mono"], tid="enrolment")  # fmt: skip
-    return f"<h2>5. Device, key and enrolment</h2>{facts}<h3>Registry events in the log</h3>{enrol}"
+    return f"<h2>6. Device, key and enrolment</h2>{facts}<h3>Registry events in the log</h3>{enrol}"
 
 
 def chain(d: ReportData) -> str:
     hs = d.headers
     if not hs:
-        return "<h2>6. Hash chain and completeness</h2><p>No signed batch header.</p>"
+        return "<h2>7. Hash chain and completeness</h2><p>No signed batch header.</p>"
     rows = [(h.batch_seq, utc(h.first_utc_ns)[11:23], utc(h.last_utc_ns)[11:23], h.record_count,
-             h.clock_source.name, f"±{h.clock_uncertainty_ns / 1e6:g} ms", h.boot_id.hex()[:8],
-             hh.hex()) for h, hh in zip(hs, d.header_hashes, strict=True)]  # fmt: skip
+             h.clock_source.name, f"± {human_duration(h.clock_uncertainty_ns)}",
+             h.boot_id.hex()[:8], hh.hex())
+            for h, hh in zip(hs, d.header_hashes, strict=True)]  # fmt: skip
     cut = ""
     if len(rows) > MAX_BATCH_ROWS:
         half = MAX_BATCH_ROWS // 2
@@ -202,7 +204,7 @@ def chain(d: ReportData) -> str:
     warn = (f'<p class="warnbox">The device reported losses or errors on: {esc(", ".join(lost))}'
             ".</p>" if lost else "<p>No loss, bus error, CRC failure or sequence gap was "
             "reported over the segment.</p>")  # fmt: skip
-    return (f"<h2>6. Hash chain and completeness</h2><p>Batches {hs[0].batch_seq} to "
+    return (f"<h2>7. Hash chain and completeness</h2><p>Batches {hs[0].batch_seq} to "
             f"{hs[-1].batch_seq}, {esc(utc(hs[0].first_utc_ns)[:10])} (times of day in UTC): "
             "each signed header names the hash of the one before, so a "
             f"missing, reordered or replayed batch breaks the chain. Agent "
