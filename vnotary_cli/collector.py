@@ -93,12 +93,12 @@ def register(subparsers: Any) -> None:
     guard = sub.add_parser("guard", help="the signer guard (docs/collector.md § Signer guard)")
     gs = guard.add_subparsers(dest="guard_command", required=True, metavar="ACTION")
     status = gs.add_parser("status", help="why the signer would not sign now (exit 1 if so)")
-    status.add_argument("--config", required=True, type=Path)
+    status.add_argument("--config", required=True, type=Path, help="collector.toml")
     status.set_defaults(handler=_guard, op="status")
     resume = gs.add_parser(
         "resume", help="after a halt: clear it, only if the store now extends every signed head"
     )
-    resume.add_argument("--config", required=True, type=Path)
+    resume.add_argument("--config", required=True, type=Path, help="collector.toml")
     resume.set_defaults(handler=_guard, op="resume")
     register_access(sub)
 
@@ -290,8 +290,8 @@ def register_access(sub: Any) -> None:
     for name, what in (("owner-end", "end an owner's period (a sale): OWNER_ENDED"),
                        ("uninstall", "end a device's installation: DEVICE_REMOVED")):  # fmt: skip
         p = sub.add_parser(name, help=what)
-        p.add_argument("--config", required=True, type=Path)
-        p.add_argument("vehicle_id")
+        p.add_argument("--config", required=True, type=Path, help="collector.toml")
+        p.add_argument("vehicle_id", help="the vehicle (VIN-style id)")
         p.add_argument("who", help="owner thumbprint or device id (put `--` before a leading '-')")
         p.add_argument("--at", required=True, type=utc_ns, help="ISO 8601 UTC: when it ends")
         p.set_defaults(handler=_registry, op=name)

@@ -20,12 +20,16 @@ def register(sub: Any) -> None:
     keygen.add_argument("--out", required=True, type=Path, help="the key file (must not exist)")
     keygen.set_defaults(handler=_keygen)
     vkey = ws.add_parser("vkey", help="print the witness's verifier key (publish it)")
-    vkey.add_argument("--config", required=True, type=Path)
+    vkey.add_argument("--config", required=True, type=Path, help="witness.toml")
     vkey.set_defaults(handler=_vkey)
     serve = ws.add_parser("serve", help="serve POST /add-checkpoint until interrupted")
-    serve.add_argument("--config", required=True, type=Path)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8090)
+    serve.add_argument("--config", required=True, type=Path, help="witness.toml")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8090, help="port to listen on (default: %(default)s)"
+    )
     serve.set_defaults(handler=_serve)
 
 

@@ -46,7 +46,7 @@ def witnesses(tmp_path: Path) -> Iterator[tuple[WitnessSettings, ...]]:
         witness_process(tmp_path / "w1", "witness.test/w1", logs) as w1,
         witness_process(tmp_path / "w2", "witness.test/w2", logs) as w2,
     ):
-        yield tuple(WitnessSettings(x.url, x.verifier.vkey) for x in (w1, w2))
+        yield tuple(WitnessSettings(url=x.url, vkey=x.verifier.vkey) for x in (w1, w2))
 
 
 @pytest.mark.integration

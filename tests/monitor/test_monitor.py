@@ -99,7 +99,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     cfg = tmp_path / "collector.toml"
     cfg.write_text(f'store = "{store_url}"\nkey_file = "collector.key"\norigin = "{ORIGIN}"\n')
     trust = tmp_path / "trust.json"
-    trust.write_text(json.dumps({"log_vkeys": [key.verifier.vkey],
+    trust.write_text(json.dumps({"version": 1, "log_vkeys": [key.verifier.vkey],
                                  "witnesses": [w.verifier.vkey for w in witnesses],
                                  "witness_quorum": 2}))  # fmt: skip
     async with await open_store(store_url):

@@ -165,16 +165,17 @@ async def test_dropped_transaction_is_sent_again_once(node: Anvil, store: Store)
         assert row.status == "sent" and first_tx is not None
         await _grow(store, 2, 3)
         rows = await anchorer.tick(4)  # one anchor in flight at a time: the newer one waits
-        assert [(r.size, r.status) for r in rows] == [(3, "sent"), (5, "queued")]
+        # Each checkpoint ends in its index leaf (protocol §7.3): sizes 3 + 1, then 2 + 1 more.
+        assert [(r.size, r.status) for r in rows] == [(4, "sent"), (7, "queued")]
         node.rpc("anvil_dropTransaction", "0x" + first_tx.hex())  # the mempool lost it
         rows = await anchorer.tick(5)
         # Nothing of ours is on chain: the newest checkpoint goes, extending the empty head.
-        assert [(r.size, r.status) for r in rows] == [(3, "superseded"), (5, "sent")]
+        assert [(r.size, r.status) for r in rows] == [(4, "superseded"), (7, "sent")]
         node.rpc("evm_setAutomine", True)
         node.mine(3)
         rows = await anchorer.tick(6)
-        assert [(r.size, r.status, r.attempts) for r in rows][-1] == (5, "final", 1)
-        assert [e[::2] for e in _events(node, backend.contract)] == [(5, 0)]
+        assert [(r.size, r.status, r.attempts) for r in rows][-1] == (7, "final", 1)
+        assert [e[::2] for e in _events(node, backend.contract)] == [(7, 0)]
     finally:
         await backend.close()
 

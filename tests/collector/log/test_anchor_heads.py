@@ -179,8 +179,12 @@ async def test_the_collector_stops_anchoring_and_reports_it(
     await ours.append_leaves([batch_leaf(bytes(32))], 2)
     await checkpoint_now(ours, SIGNER, ORIGIN, 2)
     backend = await EvmAnchor.connect(node.url, DEV_KEY, address)
-    anchor = AnchorSettings(node.url, address, str(tmp_path / "eth.key"), interval_s=0.05)
-    settings = Settings("sqlite:///unused.db", "unused.key", ORIGIN, anchor=anchor)
+    anchor = AnchorSettings(
+        rpc_url=node.url, contract=address, key_file=str(tmp_path / "eth.key"), interval_s=0.05
+    )
+    settings = Settings(
+        store="sqlite:///unused.db", key_file="unused.key", origin=ORIGIN, anchor=anchor
+    )
     c = Collector(settings, ours, Ingestor(ours, cose.Signer.from_key(LOG_KEY)))
     c.anchorer = Anchorer(ours, backend, confirmations=1)
     try:

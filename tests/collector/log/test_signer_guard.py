@@ -73,13 +73,14 @@ async def test_honest_growth_is_signed_and_the_state_is_replaced_atomically(
 ) -> None:
     signer = _signer(store, tmp_path / "state.json")
     await _grow(store, 5)
-    assert (await signer.sign_if_grown(1)).size == 5  # type: ignore[union-attr]
+    # Each signed checkpoint ends in its index leaf (protocol §7.3): 5 + 1, then 3 + 1 more.
+    assert (await signer.sign_if_grown(1)).size == 6  # type: ignore[union-attr]
     assert await signer.sign_if_grown(1) is None  # nothing new
     await _grow(store, 3)
     row = await signer.sign_if_grown(1)
-    assert row is not None and row.size == 8
+    assert row is not None and row.size == 10
     doc = json.loads((tmp_path / "state.json").read_text())
-    assert (doc["size"], doc["halt"]) == (8, None) and doc["note"] == row.note.decode()
+    assert (doc["size"], doc["halt"]) == (10, None) and doc["note"] == row.note.decode()
     assert not (tmp_path / "state.json.tmp").exists()
     assert (tmp_path / "state.json").stat().st_mode & 0o777 == 0o600
     assert (await store.latest_published_checkpoint()) == row  # quorum 0: published at once
@@ -99,11 +100,13 @@ async def test_a_rewritten_leaf_with_the_tree_recomputed_is_refused(
         await _grow(store, 1)
         exc = await _refused(_signer(store, state))
         assert exc.reason is Reason.REWRITE and signed in exc.message
-        forged = base64.b64encode(await store.log_root(9)).decode()
+        # the forged tree as the signer saw it: 8 + 1 (index) + 1, and the index leaf it
+        # appended before the guard's check
+        forged = base64.b64encode(await store.log_root(await store.log_size())).decode()
         assert forged in exc.message and "does not extend" in exc.message  # both roots named
-        assert (await store.latest_checkpoint()).size == 8  # type: ignore[union-attr]  # nothing signed
+        assert (await store.latest_checkpoint()).size == 9  # type: ignore[union-attr]  # nothing signed
         halt = json.loads(state.read_text())["halt"]
-        assert halt["reason"] == "REWRITE" and halt["store_size"] == 9
+        assert halt["reason"] == "REWRITE" and halt["store_size"] == await store.log_size()
         (alarm,) = await WitnessedStore(store).open_alarms()
         assert (alarm.kind, alarm.source) == ("REWRITE", "signer")
         again = await _refused(_signer(store, state))  # a restart: refused before any check
@@ -137,7 +140,7 @@ async def test_a_truncated_tree_is_refused_before_the_log_grows_again(
     tamper.delete_checkpoints(store_url)
     async with await open_store(store_url) as store:
         exc = await _refused(_signer(store, state))
-        assert "truncated or rolled back" in exc.message and "size 8" in exc.message
+        assert "truncated or rolled back" in exc.message and "size 9" in exc.message  # 8 + 1
 
 
 async def test_an_older_copy_restored_is_refused_until_the_right_one_is_back(
@@ -147,13 +150,13 @@ async def test_an_older_copy_restored_is_refused_until_the_right_one_is_back(
     async with await open_store(store_url) as store:
         await _grow(store, 5)
         await _signer(store, state).sign_if_grown(1)
-    backup = snapshot(store_url, tmp_path)  # last night's copy, at size 5
+    backup = snapshot(store_url, tmp_path)  # last night's copy, at size 6 (5 + the index leaf)
     async with await open_store(store_url) as store:
         await _grow(store, 5)
-        await _signer(store, state).sign_if_grown(1)  # size 10 signed
+        await _signer(store, state).sign_if_grown(1)  # size 12 signed
     async with await open_store(backup) as old:  # the operator restores the copy
         exc = await _refused(_signer(old, state))
-        assert "size 10" in exc.message and "truncated or rolled back" in exc.message
+        assert "size 12" in exc.message and "truncated or rolled back" in exc.message
         await _grow(old, 7, tag="after-restore")  # and the log grows again, differently
         with pytest.raises(SignerRefused):
             await _signer(old, state).resume(3)
@@ -161,7 +164,7 @@ async def test_an_older_copy_restored_is_refused_until_the_right_one_is_back(
         signer = _signer(store, state)
         assert "resumed" in await signer.resume(3)
         await _grow(store, 1)
-        assert (await signer.sign_if_grown(4)).size == 11  # type: ignore[union-attr]
+        assert (await signer.sign_if_grown(4)).size == 14  # type: ignore[union-attr]
         assert await WitnessedStore(store).open_alarms() == []
 
 
@@ -177,7 +180,7 @@ async def test_the_witnessed_checkpoint_binds_a_new_leader(store_url: str, tmp_p
         assert row is not None and await store.latest_published_checkpoint() is None
         body = split_note(row.note)[0]
         note = add_signatures(row.note, [w1.cosign(body, 10), w2.cosign(body, 11)])
-        await WitnessedStore(store).publish(6, note, 2)
+        await WitnessedStore(store).publish(row.size, note, 2)
     tamper.rewrite_leaf(store_url, 1, batch_leaf(bytes(32)))
     async with await open_store(store_url) as store:
         await _grow(store, 2)
@@ -190,7 +193,7 @@ async def test_what_the_witnesses_cosigned_binds_a_machine_that_never_signed(
 ) -> None:
     """The whole database restored from an older copy, checkpoints and all: a machine
     without a state file learns from the witnesses' answers (their state, not the store's)
-    that size 10 was cosigned, and the copy holds no checkpoint of that size."""
+    that size 12 was cosigned, and the copy holds no checkpoint of that size."""
     async with await open_store(store_url) as store:
         await _grow(store, 5)
         await _signer(store, tmp_path / "a.json").sign_if_grown(1)
@@ -202,17 +205,17 @@ async def test_what_the_witnesses_cosigned_binds_a_machine_that_never_signed(
 
     async def witnesses_say(empty_note: bytes) -> dict[str, int]:  # their 409 answers
         asked.append(empty_note)
-        return {"w.test/1": 10, "w.test/2": 10}
+        return {"w.test/1": 12, "w.test/2": 12}  # (5 + 1) + (5 + 1): each with its index leaf
 
     async with await open_store(backup) as old:
         await _grow(old, 9, tag="after-restore")
         signer = CheckpointSigner(old, KEY, ORIGIN, StateFile(tmp_path / "b.json"),
                                   probe=witnesses_say)  # fmt: skip
         exc = await _refused(signer)
-        assert "witness w.test/1 cosigned is at size 10" in exc.message
+        assert "witness w.test/1 cosigned is at size 12" in exc.message
         assert split_note(asked[0])[0].split(b"\n")[1] == b"0"  # it asked with the empty tree
     async with await open_store(store_url) as store:  # the live database passes the probe
         await _grow(store, 1)
         signer = CheckpointSigner(store, KEY, ORIGIN, StateFile(tmp_path / "c.json"),
                                   probe=witnesses_say)  # fmt: skip
-        assert (await signer.sign_if_grown(3)).size == 11  # type: ignore[union-attr]
+        assert (await signer.sign_if_grown(3)).size == 14  # type: ignore[union-attr]

@@ -75,7 +75,8 @@ async def test_published_only_with_the_quorum_and_an_outage_loses_nothing(
     await signer.sign_if_grown(1)
     assert await store.latest_published_checkpoint() is None  # signed, not yet witnessed
     published = await witnessing.tick(2)
-    assert published is not None and published.size == 5
+    # Each signed checkpoint ends in its index leaf (protocol §7.3): 5 + 1.
+    assert published is not None and published.size == 6
     cosigned = require_quorum(published.note, [w.verifier for w in witnesses], 2)
     assert [c.name for c in cosigned] == ["witness.test/w1", "witness.test/w2"]
     assert (await store.latest_published_checkpoint()) == published
@@ -84,12 +85,12 @@ async def test_published_only_with_the_quorum_and_an_outage_loses_nothing(
         await _grow(store, 2)
         await signer.sign_if_grown(3)
         assert await witnessing.tick(4) is None
-    assert (await store.latest_published_checkpoint()).size == 5  # type: ignore[union-attr]
-    assert set(await WitnessedStore(store).cosignatures(11)) == {"witness.test/w1"}
+    assert (await store.latest_published_checkpoint()).size == 6  # type: ignore[union-attr]
+    assert set(await WitnessedStore(store).cosignatures(15)) == {"witness.test/w1"}
     assert await WitnessedStore(store).open_alarms() == []  # an outage is not an alarm
-    witnesses[1].start()  # back, still at size 5: it checks a proof from 5 to 11
+    witnesses[1].start()  # back, still at size 6: it checks a proof from 6 to 15 (3 x (2 + 1))
     published = await witnessing.tick(5)
-    assert published is not None and published.size == 11
+    assert published is not None and published.size == 15
     require_quorum(published.note, [w.verifier for w in witnesses], 2)
 
 
@@ -104,7 +105,7 @@ async def test_a_stale_size_is_learned_from_the_witness(
         await tx.exec("DELETE FROM witness_state")
     await _grow(store, 3)
     await signer.sign_if_grown(3)
-    assert (await witnessing.tick(4)).size == 7  # type: ignore[union-attr]
+    assert (await witnessing.tick(4)).size == 9  # type: ignore[union-attr]  # (4 + 1) + (3 + 1)
     assert await witness_sizes(witnessing.clients, b"") == {}  # garbage note: no size learned
 
 
@@ -126,14 +127,14 @@ async def test_a_history_the_witnesses_did_not_see_grow_is_an_alarm(
         note = sign_checkpoint(Checkpoint(ORIGIN, size, root), [key])
         await forged_store.add_checkpoint(CheckpointRow(size, root, note, 3))
     assert await witnessing.tick(4) is None
-    assert (await store.latest_published_checkpoint()).size == 6  # type: ignore[union-attr]
+    assert (await store.latest_published_checkpoint()).size == 7  # type: ignore[union-attr]
     alarms = await WitnessedStore(store).open_alarms()
     assert {(a.kind, a.source) for a in alarms} == {
         ("REWRITE", "witness.test/w1"), ("REWRITE", "witness.test/w2")}  # fmt: skip
     assert "(422)" in alarms[0].detail
     settings = Settings(
         store=store_url, key_file=str(tmp_path / "collector.key"), origin=ORIGIN,
-        witness=tuple(WitnessSettings(w.url, w.verifier.vkey) for w in witnesses),
+        witness=tuple(WitnessSettings(url=w.url, vkey=w.verifier.vkey) for w in witnesses),
         witness_quorum=2,
     )  # fmt: skip
     app = create_app(settings)
@@ -145,7 +146,7 @@ async def test_a_history_the_witnesses_did_not_see_grow_is_an_alarm(
             assert any("REWRITE from witness.test/w1" in p for p in r.json()["problems"])
             assert (await client.get("/healthz")).status_code == 200  # alive, not ready
             cp = await client.get("/v1/log/checkpoint")
-            assert cp.text.split("\n")[1] == "6"  # the API serves only the witnessed one
+            assert cp.text.split("\n")[1] == "7"  # the API serves only the witnessed one
 
 
 async def test_a_witness_that_does_not_pin_our_key_is_an_alarm(
