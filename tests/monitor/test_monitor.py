@@ -134,23 +134,24 @@ async def test_follows_then_alarms_on_a_split_view(stack: Stack) -> None:
         assert first.returncode == 0 and "ADVANCED: first head" in first.stdout, first
         await stack.publish(store, 4)
         grown = stack.monitor()
-        assert grown.returncode == 0 and "ADVANCED: size 5 -> 9, consistent" in grown.stdout
+        # each signed checkpoint ends in its index leaf (protocol §7.3): 5 + 1, then 4 + 1 more
+        assert grown.returncode == 0 and "ADVANCED: size 6 -> 11, consistent" in grown.stdout
         assert "cosigned by witness.test/w1, witness.test/w2" in grown.stdout
         assert "SAME" in stack.monitor().stdout
-        # Split view: the collector now shows another tree of size 9, signed and cosigned.
+        # Split view: the collector now shows another tree of size 11, signed and cosigned.
         tamper.rewrite_leaf(stack.store_url, 7, batch_leaf(bytes(32)))
-        root = await store.log_root(9)
-        forged = sign_checkpoint(Checkpoint(ORIGIN, 9, root), [stack.key])
+        root = await store.log_root(11)
+        forged = sign_checkpoint(Checkpoint(ORIGIN, 11, root), [stack.key])
         async with store.transaction() as tx:
             await tx.exec("UPDATE checkpoints SET note = ?, root = ?, cosigned_note = NULL "
-                          "WHERE size = 9", (forged, root))  # fmt: skip
-        await stack.cosign(store, CheckpointRow(9, root, forged, 4))
+                          "WHERE size = 11", (forged, root))  # fmt: skip
+        await stack.cosign(store, CheckpointRow(11, root, forged, 4))
     alarm = stack.monitor()
     assert alarm.returncode == 1 and "FORK ALARM" in alarm.stderr, alarm
     doc = _evidence(alarm.stderr)
     notes = [c["signed_note"].encode() for c in doc["checkpoints"]]  # type: ignore[attr-defined]
     a, b = (open_checkpoint(n, [stack.key.verifier]) for n in notes)
-    assert a.size == b.size == 9 and a.root != b.root  # both signed by the log: conclusive
+    assert a.size == b.size == 11 and a.root != b.root  # both signed by the log: conclusive
     again = stack.monitor()
     assert again.returncode == 1 and "ALARM still open" in again.stderr
 
@@ -166,8 +167,8 @@ async def test_a_rewrite_and_a_rollback_are_alarms(stack: Stack, tmp_path: Path)
     alarm = stack.monitor()
     assert alarm.returncode == 1 and "REWRITE ALARM" in alarm.stderr, alarm
     doc = _evidence(alarm.stderr)
-    assert doc["consistency_proof_served"]["size1"] == 6  # type: ignore[index]
-    # A rollback: a fresh monitor saw size 9; the log is cut back to 4 and shows that.
+    assert doc["consistency_proof_served"]["size1"] == 7  # type: ignore[index]  # 6 + index leaf
+    # A rollback: a fresh monitor saw size 11; the log is cut back to 4 and shows that.
     stack.state = tmp_path / "monitor2"
     assert stack.monitor().returncode == 0
     tamper.truncate(stack.store_url, 4)
@@ -180,7 +181,7 @@ async def test_a_rewrite_and_a_rollback_are_alarms(stack: Stack, tmp_path: Path)
         await stack.cosign(store, row)
     rollback = stack.monitor()
     assert rollback.returncode == 1 and "REWRITE ALARM" in rollback.stderr
-    assert "cannot prove that size 9 extends size 4" in rollback.stderr
+    assert "cannot prove that size 11 extends size 4" in rollback.stderr
 
 
 async def test_unreachable_or_unauthentic_decides_nothing(stack: Stack) -> None:
@@ -190,7 +191,8 @@ async def test_unreachable_or_unauthentic_decides_nothing(stack: Stack) -> None:
         row = await stack.publish(store, 3)
         async with store.transaction() as tx:  # one cosignature short of the quorum
             note = row.note.decode().rsplit("\u2014 witness.test/w2", 1)[0].encode()
-            await tx.exec("UPDATE checkpoints SET cosigned_note = ? WHERE size = 3", (note,))
+            await tx.exec("UPDATE checkpoints SET cosigned_note = ? WHERE size = ?",
+                          (note, row.size))  # fmt: skip
     short = stack.monitor()
     assert short.returncode == 3 and "QUORUM_NOT_MET" in short.stdout
     assert not (stack.state / "state.json").exists()  # nothing was taken as verified
