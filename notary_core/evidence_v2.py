@@ -77,6 +77,7 @@ def verify(
     found = dict(run.t.summary)  # completeness per item, boundary records: kept, not replaced
     v1._summarise(run.t, b, headers, cp)
     run.t.summary.update(found)
+    run.t.summary["witnesses"] = run.witnesses
     if hd is not None:
         d = hd.device
         run.t.summary["device_head"] = {"batch_seq": d.batch_seq, "log_index": d.batch_index}
