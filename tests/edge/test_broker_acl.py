@@ -95,3 +95,67 @@ def test_collector_shared_subscription_and_receipt_topic(mqtt_broker: MosquittoB
     finally:
         close_client(dev)
         close_client(col)
+
+
+def _watch_disconnects(client: mqtt.Client) -> list[object]:
+    """Record every disconnect of `client` (paho keeps reconnecting in its loop)."""
+    seen: list[object] = []
+    client.on_disconnect = lambda c, u, f, rc, props: seen.append(rc)
+    return seen
+
+
+@pytest.mark.parametrize("victim", ["collector", "edge-001"])
+def test_a_device_cannot_take_over_another_client_id(
+    mqtt_broker: MosquittoBroker, victim: str
+) -> None:
+    """Issue 16 §2: edge-002's certificate connecting with the collector's or edge-001's
+    client id does not kick that client off (use_username_as_clientid: the broker replaces
+    the id with the certificate CN), and the victim keeps receiving."""
+    got = threading.Event()
+    target = connect_client(mqtt_broker, victim)
+    lost = _watch_disconnects(target)
+    if victim == "collector":
+        target.on_message = lambda c, u, m: got.set()
+        target.subscribe("vn/v1/dev/+/batch", qos=1)
+    else:
+        target.on_message = lambda c, u, m: got.set()
+        target.subscribe(f"vn/v1/dev/{victim}/receipt", qos=1)
+    time.sleep(0.2)
+    try:
+        for _ in range(3):
+            intruder = connect_client(mqtt_broker, "edge-002", client_id=victim)
+            time.sleep(0.3)
+            close_client(intruder)
+        assert lost == []
+        if victim == "collector":
+            dev = connect_client(mqtt_broker, "edge-003")
+            dev.publish("vn/v1/dev/edge-003/batch", b"b", qos=1).wait_for_publish(5)
+        else:
+            dev = connect_client(mqtt_broker, "collector", client_id="collector")
+            dev.publish(f"vn/v1/dev/{victim}/receipt", b"r", qos=1).wait_for_publish(5)
+        close_client(dev)
+        assert got.wait(5)
+        assert lost == []
+    finally:
+        close_client(target)
+
+
+def test_retained_publishes_are_refused(mqtt_broker: MosquittoBroker) -> None:
+    """Issue 16 §2: a retained batch would reach every new subscription of the collector
+    again; the broker refuses the retain flag (retain_available false), so a later
+    subscriber receives nothing."""
+    dev = connect_client(mqtt_broker, "edge-001")
+    dropped = _watch_disconnects(dev)
+    dev.publish("vn/v1/dev/edge-001/batch", b"retained", qos=1, retain=True)
+    time.sleep(0.5)
+    close_client(dev)
+    assert dropped  # the broker disconnects a client that publishes with retain
+    got: list[bytes] = []
+    sub = connect_client(mqtt_broker, "collector")
+    sub.on_message = lambda c, u, m: got.append(m.payload)
+    try:
+        sub.subscribe("vn/v1/dev/+/batch", qos=1)
+        time.sleep(0.5)
+        assert got == []
+    finally:
+        close_client(sub)
