@@ -144,6 +144,11 @@ class MqttIngest:
             fut.set_result(None)
 
     def _on_message(self, c: mqtt.Client, u: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.retain:  # would come again at every subscription: never evidence (issue 16)
+            log.warning("retained message on %s ignored", msg.topic[: limits.MAX_TOPIC])
+            if msg.qos > 0:
+                c.ack(msg.mid, msg.qos)
+            return
         m = _Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
         # Blocks paho's thread when the ingest task is behind: back-pressure to the broker.
         fut = asyncio.run_coroutine_threadsafe(self._queue.put(m), self._loop)

@@ -148,3 +148,47 @@ async def test_collector_killed_mid_ingest_loses_and_duplicates_nothing(
         assert [b.batch_seq for b in stored] == list(range(40))
         assert await logged_entries(store) == 41  # the enrolment and each batch exactly once
         assert await store.gaps("veh-1", open_only=False) == []
+
+
+class _RetainingBroker(MosquittoBroker):
+    """The deployed configuration with retained messages allowed: a broker that lacks the
+    shipped `retain_available false`, to show the collector's own refusal."""
+
+    def _render(self) -> None:
+        super()._render()
+        text = self.conf_path.read_text()
+        assert "retain_available false" in text
+        self.conf_path.write_text(text.replace("retain_available false", "retain_available true"))
+
+
+async def test_a_retained_batch_is_not_ingested(tmp_path: Path, records: list[bytes]) -> None:
+    """Issue 16 §2: a retained message on a batch topic would be delivered again at every
+    (re)subscription of the collector; the collector acknowledges it and ingests nothing,
+    while a live batch after it is stored."""
+    with _RetainingBroker(tmp_path / "broker") as broker:
+        settings = Settings.load(_config(tmp_path, broker))
+        dev = Device("veh-1")
+        async with await open_store(settings.store) as store:
+            await store.add_device_key(dev.device_id, dev.spki, dev.signer.kid, T0, None, T0)
+        old, live = dev.seal(records[:100]), dev.seal(records[100:200])
+        agent = Agent(broker, dev, settings.receipt_signer().public)
+        try:
+            info = agent.client.publish("vn/v1/dev/veh-1/batch", old.to_bytes(), 1, retain=True)
+            await asyncio.to_thread(info.wait_for_publish, 5)
+            async with Collector.open(settings) as c:
+                assert c.mqtt is not None
+                await c.mqtt.wait_connected()
+                task = asyncio.create_task(c.run())
+                await asyncio.sleep(1.0)  # the retained copy arrives at the SUBACK
+                # seq 0 came only retained: the live seq 1 is stored, after a gap.
+                await asyncio.to_thread(agent.publish, live.to_bytes())
+                got = await asyncio.to_thread(agent.wait, 1, 20)
+                assert [(r.batch_seq, r.status) for r in got] == [(1, ReceiptStatus.STORED)]
+                stored = await c.store.batches_between("veh-1", -(2**62), 2**62)
+                assert [b.batch_seq for b in stored] == [1]
+                assert await c.store.quarantined() == []
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+        finally:
+            agent.close()
