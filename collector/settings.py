@@ -137,7 +137,7 @@ class AnchorSettings(_Table):
     def private_key(self) -> str:
         """The sender's key: anchor.key_file, else VNOTARY_CHAIN_KEY or credential chain_key."""
         if self.key_file is not None:
-            return Path(self.key_file).read_text(encoding="ascii").strip()
+            return read_private(self.key_file).decode("ascii").strip()
         secret = Secrets.read().chain_key
         if secret is None:
             raise BadData(Reason.MALFORMED, "anchor: no chain key: set anchor.key_file, "
@@ -273,7 +273,7 @@ class Settings(_Table):
         return urlunsplit(parts._replace(netloc=netloc))
 
     def signing_key(self) -> ed25519.Ed25519PrivateKey:
-        key = serialization.load_pem_private_key(Path(self.key_file).read_bytes(), None)
+        key = serialization.load_pem_private_key(read_private(self.key_file), None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise BadData(Reason.BAD_KEY, f"{self.key_file}: the collector key must be Ed25519")
         return key
@@ -324,11 +324,39 @@ def problems(exc: ValidationError) -> str:
     return "; ".join(out)
 
 
-def write_key(path: Path) -> ed25519.Ed25519PrivateKey:
+def read_private(path: str | Path) -> bytes:
+    """A private key's bytes, refused when the file is readable by group or others: a key
+    that others could have copied is not the collector's alone any more."""
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        raise BadData(Reason.BAD_KEY, f"{path}: a private key must be readable by its owner "
+                      f"only, its mode is {mode:04o}: chmod 600 {path}")  # fmt: skip
+    return Path(path).read_bytes()
+
+
+def write_private(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Write a secret readable by its owner only (0600 before any byte is written). An
+    existing file is never replaced (FileExistsError) unless `force`; then the new file is
+    written beside it and renamed over it, so the old mode never carries over."""
+    target = path.with_name(path.name + ".new") if force else path
+    if force:
+        target.unlink(missing_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)  # whatever the umask
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    if force:
+        os.replace(target, path)
+
+
+def write_key(path: Path, *, force: bool = False) -> ed25519.Ed25519PrivateKey:
+    """A new Ed25519 collector key, PEM, 0600. The key is the identity every verifier pins:
+    an existing one is replaced only with `force` (FileExistsError otherwise)."""
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.touch(mode=0o600)
-    path.write_bytes(pem)
+    write_private(path, pem, force=force)
     return key

@@ -20,13 +20,14 @@ from collector.access import flows as access_flows
 from collector.access.rules import PARTY_ROLES
 from collector.access.store import OPEN_END, AccessStore, Party
 from collector.log.checkpoints import SignerRefused
-from collector.settings import Settings, write_key
+from collector.settings import Settings, read_private, write_key
 from collector.store.base import AnchorRow
 from collector.store.open import open_store
 from notary_core import cose
 from notary_core.errors import BadData, Reason
 from notary_core.grant import thumbprint
 from vnotary_cli.argtypes import ed25519_b64url, utc_ns
+from vnotary_cli.exits import USAGE
 
 CONFIG = "the collector's TOML settings (docs/collector.md)"
 
@@ -38,6 +39,11 @@ def register(subparsers: Any) -> None:
     keygen = sub.add_parser("keygen", help="write a new Ed25519 collector key (PEM)")
     keygen.add_argument(
         "--out", required=True, type=Path, help="where to write the key (mode 0600)"
+    )
+    keygen.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing key (verifiers pinning the old one must pin the new one)",
     )
     keygen.set_defaults(handler=_keygen)
 
@@ -104,7 +110,12 @@ def register(subparsers: Any) -> None:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    key = write_key(args.out)
+    try:
+        key = write_key(args.out, force=args.force)
+    except FileExistsError:
+        print(f"vnotary collector: {args.out} exists: it is the collector's identity, which "
+              "every verifier pins; pass --force to replace it", file=sys.stderr)  # fmt: skip
+        return USAGE
     pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -215,7 +226,7 @@ def _contract_deploy(args: argparse.Namespace) -> int:
     """Deploy the AnchorV2 artifact (collector/log/contracts/); print the [anchor] lines."""
     from collector.log.anchor_evm import deploy_at  # noqa: PLC0415 (web3 is slow to import)
 
-    key = args.key_file.read_text(encoding="ascii").strip()
+    key = read_private(args.key_file).decode("ascii").strip()
     address, block = asyncio.run(deploy_at(args.rpc, key))
     print(f'contract = "{address}"\nstart_block = {block}')
     return 0

@@ -114,6 +114,7 @@ def test_the_chain_key_from_a_file_or_the_environment(
     monkeypatch.delenv("VNOTARY_CHAIN_KEY", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     (tmp_path / "eth.key").write_text("0xabc\n")
+    (tmp_path / "eth.key").chmod(0o600)
     s = load(tmp_path, BASE + ANCHOR + 'key_file = "eth.key"\n')
     assert s.anchor is not None and s.anchor.private_key() == "0xabc"
     s = load(tmp_path, BASE + ANCHOR)

@@ -104,6 +104,7 @@ def test_collector_install_anchors_on_anvil(dist: venvs.Dist, tmp_path: Path) ->
         assert deploy.returncode == 0, deploy.stderr
         contract, block = deploy.stdout.split()
         (work / "eth.key").write_text(DEV_KEY + "\n")
+        (work / "eth.key").chmod(0o600)
         (work / "collector.toml").write_text(
             'store = "sqlite:///collector.db"\nkey_file = "collector.key"\n'
             'origin = "dist.test/log"\ncheckpoint_interval_s = 0.5\n'

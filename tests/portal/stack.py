@@ -64,6 +64,7 @@ def _config(w: Path, tables: tuple[str, str], rpc: str, contract: str, operator:
             dbc: Path) -> Path:  # fmt: skip
     quorum, witnesses = tables
     (w / "eth.key").write_text(DEV_CHAIN_KEY + "\n")
+    (w / "eth.key").chmod(0o600)
     path = w / "collector.toml"
     path.write_text(f"""store = "sqlite:///{w / "collector.db"}"
 key_file = "collector.key"

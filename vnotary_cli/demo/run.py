@@ -20,6 +20,7 @@ import asyncio
 import base64
 import getpass
 import json
+import os
 import shutil
 import sys
 import time
@@ -222,7 +223,9 @@ def start_collector(
     quorum, tables = collector_tables(witnesses)
     steps.step(f"collector on its embedded defaults (SQLite), publishing a checkpoint once "
                f"{QUORUM} witnesses cosigned it, anchoring every 2 s")  # fmt: skip
-    (c / "eth.key").write_text(DEV_CHAIN_KEY + "\n")
+    fd = os.open(c / "eth.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # a key: 0600
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(DEV_CHAIN_KEY + "\n")
     key = serialization.load_pem_private_key((c / "collector.key").read_bytes(), None)
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

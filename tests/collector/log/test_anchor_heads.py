@@ -202,6 +202,7 @@ async def test_the_deploy_command_deploys_version_2(
 ) -> None:
     key = tmp_path / "eth.key"
     key.write_text(DEV_KEY + "\n")
+    key.chmod(0o600)  # a key: the collector refuses one others can read
     argv = ["collector", "contract", "deploy", "--rpc", node.url, "--key-file", str(key)]
     assert await asyncio.to_thread(main, argv) == 0
     lines = tomllib.loads(capsys.readouterr().out)  # the [anchor] lines, ready to paste
