@@ -9,6 +9,15 @@ MAX_QUARANTINE_PAYLOAD = core.MAX_BATCH_PAYLOAD
 its true size in the detail, so a flood of huge garbage cannot fill the disk faster than
 the broker's own message limit allows."""
 
+QUARANTINE_ROWS_PER_DAY = 64
+QUARANTINE_BYTES_PER_DAY = 4 * 1024 * 1024
+"""Quarantine kept per source (the publishing device named by the topic, which the broker's
+ACL authenticates) and UTC day, for rejections and for replays separately. Past either
+bound an input is only counted (quarantine_quota.dropped_*), so one device sending garbage
+cannot fill the disk or bury the others' rejections; an honest device's spool damage (a
+few dozen FORKs and a CHAIN_BROKEN) stays within it. A single input may cross the byte
+bound (it is admitted while the day's bytes are under it)."""
+
 MAX_TOPIC = 256
 """vn/v1/dev/<64-char device id>/batch is ~80 characters."""
 

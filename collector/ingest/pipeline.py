@@ -267,12 +267,18 @@ class Ingestor:
         return replace(out, receipt=receipt.sign(self.signer))
 
     @staticmethod
-    async def _keep(group: IngestGroup, item: _Item, reason: str, detail: str) -> int:
+    async def _keep(group: IngestGroup, item: _Item, reason: str, detail: str) -> int | None:
+        """Quarantine within the publisher's daily quota (None: only counted). The source is
+        the topic's device, the one the broker authenticated, whatever the payload claims;
+        replays have a quota of their own, so re-sends never crowd out rejections."""
         payload = item.payload
         kept = payload[: limits.MAX_QUARANTINE_PAYLOAD]
         if len(kept) < len(payload):
             detail = f"{detail} (kept {len(kept)} of {len(payload)} bytes)"
         h = item.header
+        source = item.device or "(no device topic)"
+        if reason == str(Reason.REPLAY):
+            source += " (replays)"
         return await group.quarantine(
             item.topic[: limits.MAX_TOPIC],
             h.device_id if h else None,
@@ -280,6 +286,7 @@ class Ingestor:
             reason,
             detail,
             kept,
+            source,
         )
 
     async def _reject(self, group: IngestGroup, item: _Item, exc: BadData | None) -> Outcome:

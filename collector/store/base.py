@@ -8,12 +8,14 @@ depends on happens in one transaction, so nothing is acknowledged before it is d
 from __future__ import annotations
 
 import abc
+import logging
 import zlib
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from collector import limits
 from collector.log import tree as tlog
 from collector.log.leaves import RegistryAction, RegistryEvent, leaf_hash
 from collector.store import index as heads_store
@@ -40,6 +42,10 @@ class Tx(abc.ABC):
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.all(sql, params)
         return rows[0] if rows else None
+
+
+log = logging.getLogger(__name__)
+DAY_NS = 86_400 * 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,19 @@ class QuarantineRow:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaRow:
+    """A source's quarantine for one UTC day: rows kept, and inputs only counted."""
+
+    source: str
+    day: int  # days since 1970-01-01 UTC
+    kept_rows: int
+    kept_bytes: int
+    dropped_rows: int
+    dropped_bytes: int
+    last_reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointRow:
     size: int
     root: bytes
@@ -142,6 +161,7 @@ _BATCH_COLS = (
 )
 _KEY_COLS = "device_id, key_id, spki, not_before_ns, not_after_ns, revoked_utc_ns, log_index"
 _QUARANTINE_COLS = "id, received_utc_ns, topic, device_id, batch_seq, reason, detail, payload"
+_QUOTA_COLS = "source, day, kept_rows, kept_bytes, dropped_rows, dropped_bytes, last_reason"
 _ANCHOR_COLS = (
     "size, root, prev_root, status, tx_hash, block_number, block_hash, chain_id, contract, "
     "attempts, updated_utc_ns, block_time"
@@ -441,6 +461,18 @@ class Store(abc.ABC):
             QuarantineRow(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], bytes(r[7]))
             for r in rows
         ]
+
+    async def quarantine_quotas(self, source: str | None = None) -> list[QuotaRow]:
+        """Per source and day: the quarantine kept, and what was only counted past quota."""
+        where, params = ("WHERE source = ?", (source,)) if source else ("", ())
+        async with self.transaction() as tx:
+            rows = await tx.all(
+                f"SELECT {_QUOTA_COLS} FROM quarantine_quota {where} "  # noqa: S608
+                "ORDER BY day, source",
+                params,
+            )
+        return [QuotaRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6])
+                for r in rows]  # fmt: skip
 
     # -- registry ------------------------------------------------------------------------
 
@@ -786,10 +818,43 @@ class IngestGroup:
         reason: str,
         detail: str,
         payload: bytes,
-    ) -> int:
+        source: str | None = None,
+    ) -> int | None:
+        """Keep a rejected input as a quarantine row (its id). With a `source`, within that
+        source's daily quota only (collector/limits.py): past it the input is only counted
+        in quarantine_quota and None is returned."""
+        if source is not None and not await self._within_quota(source, len(payload), reason):
+            return None
         return await _quarantine(
             self._tx, self._now, topic, device_id, batch_seq, reason, detail, payload
         )
+
+    async def _within_quota(self, source: str, size: int, reason: str) -> bool:
+        day = self._now // DAY_NS
+        row = await self._tx.one(
+            "SELECT kept_rows, kept_bytes, dropped_rows FROM quarantine_quota "
+            "WHERE source = ? AND day = ?",
+            (source, day),
+        )
+        kept_rows, kept_bytes, dropped = (0, 0, 0) if row is None else map(int, row)
+        keep = (
+            kept_rows < limits.QUARANTINE_ROWS_PER_DAY
+            and kept_bytes < limits.QUARANTINE_BYTES_PER_DAY
+        )
+        if not keep and dropped == 0:
+            log.warning("quarantine quota of %s reached for today: counting, not keeping", source)
+        k, d = (1, 0) if keep else (0, 1)
+        await self._tx.exec(
+            "INSERT INTO quarantine_quota (source, day, kept_rows, kept_bytes, dropped_rows, "
+            "dropped_bytes, last_reason) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, day) "
+            "DO UPDATE SET kept_rows = quarantine_quota.kept_rows + excluded.kept_rows, "
+            "kept_bytes = quarantine_quota.kept_bytes + excluded.kept_bytes, "
+            "dropped_rows = quarantine_quota.dropped_rows + excluded.dropped_rows, "
+            "dropped_bytes = quarantine_quota.dropped_bytes + excluded.dropped_bytes, "
+            "last_reason = excluded.last_reason",
+            (source, day, k, size * k, d, size * d, reason),
+        )
+        return keep
 
     async def flush(self) -> None:
         await self._tx.many(

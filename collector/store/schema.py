@@ -92,6 +92,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE chains (chain TEXT PRIMARY KEY, n {BIG} NOT NULL, last_index {BIG} NOT NULL,
         last_hash {BLOB} NOT NULL);
     """,
+    # 6: quarantine quotas (collector/limits.py QUARANTINE_*_PER_DAY): per source and UTC
+    # day, what was kept as rows and what was only counted past the quota
+    """
+    CREATE TABLE quarantine_quota (source TEXT NOT NULL, day {BIG} NOT NULL,
+        kept_rows {BIG} NOT NULL, kept_bytes {BIG} NOT NULL, dropped_rows {BIG} NOT NULL,
+        dropped_bytes {BIG} NOT NULL, last_reason TEXT NOT NULL, PRIMARY KEY (source, day));
+    """,
 )
 
 SQLITE = {

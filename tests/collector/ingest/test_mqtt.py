@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from collector import limits
 from collector.service import Collector
 from collector.settings import Settings, write_key
 from collector.store.open import open_store
@@ -192,3 +193,51 @@ async def test_a_retained_batch_is_not_ingested(tmp_path: Path, records: list[by
                     await task
         finally:
             agent.close()
+
+
+async def test_one_device_flooding_garbage_is_counted_past_its_quota(
+    mqtt_broker: MosquittoBroker, tmp_path: Path, records: list[bytes]
+) -> None:
+    """Issue 16 §2: 200 garbage messages of 64 KiB from one device became 200 quarantine
+    rows and 13 MB. Now: rows up to the device's daily quota, a counter past it, and the
+    other device's rejection and batch are still kept and stored."""
+    settings = Settings.load(_config(tmp_path, mqtt_broker))
+    noisy, quiet = Device("veh-noisy"), Device("veh-quiet")
+    async with await open_store(settings.store) as store:
+        await store.add_device_key(quiet.device_id, quiet.spki, quiet.signer.kid, T0, None, T0)
+    flood = Agent(mqtt_broker, noisy, settings.receipt_signer().public)
+    agent = Agent(mqtt_broker, quiet, settings.receipt_signer().public)
+    try:
+        async with Collector.open(settings) as c:
+            assert c.mqtt is not None
+            await c.mqtt.wait_connected()
+            task = asyncio.create_task(c.run())
+            for i in range(200):
+                garbage = bytes([i]) * (64 * 1024)
+                await asyncio.to_thread(flood.publish, garbage)
+            await asyncio.to_thread(agent.publish, b"\x00not a batch")
+            await asyncio.to_thread(agent.publish, quiet.seal(records[:100]).to_bytes())
+            got = await asyncio.to_thread(agent.wait, 1, 30)
+            assert [(r.batch_seq, r.status) for r in got] == [(0, ReceiptStatus.STORED)]
+            for _ in range(100):
+                quotas = {q.source: q for q in await c.store.quarantine_quotas()}
+                done = quotas.get("veh-noisy")
+                if done is not None and done.kept_rows + done.dropped_rows == 200:
+                    break
+                await asyncio.sleep(0.1)
+            rows = await c.store.quarantined(limit=10_000)
+            noisy_rows = [q for q in rows if q.topic == "vn/v1/dev/veh-noisy/batch"]
+            assert len(noisy_rows) == limits.QUARANTINE_ROWS_PER_DAY
+            assert sum(len(q.payload) for q in noisy_rows) <= limits.QUARANTINE_BYTES_PER_DAY
+            n = quotas["veh-noisy"]
+            assert (n.kept_rows, n.dropped_rows) == (len(noisy_rows), 200 - len(noisy_rows))
+            assert n.dropped_bytes == n.dropped_rows * 64 * 1024
+            assert [q.topic for q in rows if q.topic.endswith("veh-quiet/batch")] == [
+                "vn/v1/dev/veh-quiet/batch"
+            ]
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        flood.close()
+        agent.close()

@@ -175,5 +175,10 @@ async def test_topic_mismatch_malformed_oversize_and_garbage(
         junk = rng.randbytes(rng.randrange(0, 400))
         out = await ingestor.ingest(topic(dev), junk, NOW)
         assert out.status == "rejected"
-    assert len(await ingestor.store.quarantined(limit=10_000)) == 304
+    # Every rejection is accounted for: a row within the device's daily quarantine quota
+    # (the 8 MiB one used up its bytes), a counter past it (issue 16 §2).
+    assert len(await ingestor.store.quarantined(limit=10_000)) == 4
+    quotas = {q.source: q for q in await ingestor.store.quarantine_quotas()}
+    assert (quotas["veh-2"].kept_rows, quotas["veh-2"].dropped_rows) == (1, 0)
+    assert (quotas["veh-1"].kept_rows, quotas["veh-1"].dropped_rows) == (3, 300)
     assert (await ingestor.ingest(topic(dev), sealed.to_bytes(), NOW)).status == "stored"

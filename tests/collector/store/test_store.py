@@ -6,8 +6,9 @@ import hashlib
 
 import pytest
 
+from collector import limits
 from collector.log.leaves import RegistryAction, RegistryEvent, batch_leaf, leaf_hash
-from collector.store.base import AnchorRow, BatchRow, CheckpointRow, Store
+from collector.store.base import DAY_NS, AnchorRow, BatchRow, CheckpointRow, QuotaRow, Store
 from collector.store.open import open_store
 from notary_core import merkle
 from notary_core.errors import BadData
@@ -139,3 +140,26 @@ async def test_quarantine_checkpoints_and_anchors(store: Store) -> None:
     await store.upsert_anchor(sent)
     assert await store.anchors() == [sent]
     assert await store.anchors("queued") == []
+
+
+async def test_quarantine_past_the_daily_quota_of_a_source_is_only_counted(store: Store) -> None:
+    """Issue 16 §2: per source and UTC day, rows up to the quota, then counters."""
+    day = 20_000 * DAY_NS
+    n = limits.QUARANTINE_ROWS_PER_DAY
+    async with store.ingest_group(day + 5) as g:
+        ids = [await g.quarantine("t/a", None, None, "MALFORMED", "x", b"a" * 10, "a")
+               for _ in range(n + 6)]  # fmt: skip
+        other = await g.quarantine("t/b", None, None, "FORK", "y", b"b" * 10, "b")
+    assert all(ids[:n]) and ids[n:] == [None] * 6 and other
+    async with store.ingest_group(day + DAY_NS) as g:  # a new day, a new quota
+        assert await g.quarantine("t/a", None, None, "NON_CANONICAL", "z", b"c", "a")
+    assert len(await store.quarantined()) == n + 2
+    assert await store.quarantine_quotas("a") == [
+        QuotaRow("a", 20_000, n, 10 * n, 6, 60, "MALFORMED"),
+        QuotaRow("a", 20_001, 1, 1, 0, 0, "NON_CANONICAL"),
+    ]
+    big = limits.QUARANTINE_BYTES_PER_DAY // 2 + 1
+    async with store.ingest_group(day + 2 * DAY_NS) as g:
+        kept = [await g.quarantine("t/c", None, None, "FORK", "", b"x" * big, "c")
+                for _ in range(4)]  # fmt: skip
+    assert [k is not None for k in kept] == [True, True, False, False]
