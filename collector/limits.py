@@ -18,6 +18,19 @@ cannot fill the disk or bury the others' rejections; an honest device's spool da
 few dozen FORKs and a CHAIN_BROKEN) stays within it. A single input may cross the byte
 bound (it is admitted while the day's bytes are under it)."""
 
+MAX_BODY = 64 * 1024
+"""HTTP request bodies (the largest we take is a grant, 8 KiB, in JSON), counted as they
+arrive, chunked or not: refused with 413 before the application sees any of it."""
+
+MAX_HEADERS = 16 * 1024
+"""HTTP request line and headers together (ours are under 2 KiB): larger is 431, and
+uvicorn's h11 parser is given the same bound so it never buffers more."""
+
+PARTY_RATE_PER_S = 2.0
+PARTY_BURST = 120
+"""Default bucket of signed requests per party (settings [access]): every signed request of
+a party may add an access-log entry (READ, REFUSED, requests, grants)."""
+
 MAX_TOPIC = 256
 """vn/v1/dev/<64-char device id>/batch is ~80 characters."""
 

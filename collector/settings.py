@@ -28,6 +28,7 @@ regression_tolerance_s = 2.0  future_tolerance_s = 300.0
 operator_keys = ["<base64url raw Ed25519 public key>"]   # who may sign registry requests
 dbc = "toyota_rav4_2017_pt_generated.dbc"                 # decodes CAN views in bundles
 max_signature_age_s = 300  retry_after_s = 5
+party_rate_per_s = 2.0  party_burst = 120               # signed requests per party
 
 Every key is checked: an unknown or misspelt one is refused with its path, and each problem
 is one `key: problem` item of a single BadData(MALFORMED) naming the file. Relative paths
@@ -150,6 +151,10 @@ class AccessSettings(_Table):
     dbc: str | None = None
     max_signature_age_s: int = Field(default=300, gt=0, le=86_400)
     retry_after_s: int = Field(default=5, gt=0, le=3600)
+    # Signed requests of one party (not an operator), per API process: a bucket of
+    # `party_burst` refilled at `party_rate_per_s`; past it 429 with Retry-After.
+    party_rate_per_s: float = Field(default=limits.PARTY_RATE_PER_S, gt=0, le=10_000)
+    party_burst: int = Field(default=limits.PARTY_BURST, ge=1, le=100_000)
 
     resolve_paths = field_validator("dbc")(_rel)
 

@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from collector import limits
 from collector.access import flows as access_flows
 from collector.access.rules import PARTY_ROLES
 from collector.access.store import OPEN_END, AccessStore, Party
@@ -160,7 +161,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(Settings.load(args.config))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    # h11 (pure Python, always installed) with its buffer bounded to the header limit: a
+    # request whose line and headers exceed it is refused before it is parsed further.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
+                http="h11", h11_max_incomplete_event_size=limits.MAX_HEADERS)  # fmt: skip
     return 0
 
 

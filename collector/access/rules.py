@@ -22,6 +22,7 @@ class AccessReason(StrEnum):
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"  # the signer's role may not call this endpoint
     NOT_ANCHORED = "NOT_ANCHORED"  # the entries a bundle needs are not anchored yet
+    RATE_LIMITED = "RATE_LIMITED"  # the party sent more signed requests than its bucket holds
 
 
 class _Coded(BadData):
@@ -40,6 +41,14 @@ class NotFound(_Coded):
 
 class Conflict(_Coded):
     """The request clashes with the registry's state (duplicate, already decided): 409."""
+
+
+class RateLimited(_Coded):
+    """Too many signed requests from one party: HTTP 429 with Retry-After."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(AccessReason.RATE_LIMITED, message)
+        self.retry_after_s = retry_after_s
 
 
 class NotAnchored(Unreachable):

@@ -6,6 +6,7 @@ the transparency log in the transaction that records it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -258,7 +259,8 @@ class AccessTx:
             "AND first_utc_ns <= ? ORDER BY batch_seq",
             (device_id, start_ns, end_ns),
         )
-        out = [_batch(r) for r in rows]
+        # Decompressing hundreds of batches is CPU: off the event loop (zlib frees the GIL).
+        out = await asyncio.to_thread(lambda: [_batch(r) for r in rows])
         if out and out[0].batch_seq > 0:
             prev = await self.tx.one(
                 f"SELECT {_BATCH_COLS} FROM batches WHERE device_id = ? AND batch_seq = ?",  # noqa: S608

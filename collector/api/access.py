@@ -243,9 +243,8 @@ def access_router() -> APIRouter:
         issuer: evidence_build.Issuer = request.app.state.issuer
         after = records_read.Cursor.parse(body.cursor)
         try:
-            async with a.tx() as atx:
-                return await records_read.read(atx, c.thumbprint, ask, issuer.decoder,
-                                               time.time_ns(), body.limit, after)  # fmt: skip
+            return await records_read.read(a, c.thumbprint, ask, issuer.decoder,
+                                           time.time_ns(), body.limit, after)  # fmt: skip
         except Forbidden as exc:
             await _refused(a, c.thumbprint, ask, "read", exc)
             raise

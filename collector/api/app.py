@@ -17,15 +17,16 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.access.evidence import Issuer
-from collector.access.rules import Conflict, Forbidden, NotAnchored, NotFound
+from collector.access.rules import Conflict, Forbidden, NotAnchored, NotFound, RateLimited
 from collector.access.signals import SignalDecoder
 from collector.api.access import access_router
-from collector.api.deps import StoreDep, raw_key
+from collector.api.deps import PartyBuckets, StoreDep, raw_key
 from collector.api.portal import portal_router
 from collector.api.signatures import Unauthorized
+from collector.limits import MAX_BODY, MAX_HEADERS
 from collector.log.leaves import LeafType
 from collector.settings import Settings
 from collector.store.open import open_store
@@ -33,10 +34,8 @@ from notary_core import limits
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.grant import thumbprint
 
-MAX_BODY = 64 * 1024  # the largest body we take is a grant (8 KiB) in JSON
-
 _STATUS: tuple[tuple[type[NotaryError], int], ...] = (
-    (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409),
+    (Unauthorized, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (RateLimited, 429),
     (Unreachable, 503), (BadData, 400),
 )  # fmt: skip
 
@@ -48,21 +47,59 @@ def _status(exc: NotaryError) -> int:
     return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
 
 
-class _BodyLimit:
-    """Refuse bodies over MAX_BODY before anything reads them (413)."""
+def _refuse(status: int, reason: str, message: str) -> JSONResponse:
+    return JSONResponse({"reason": reason, "message": message}, status, {"Connection": "close"})
+
+
+class _Bounds:
+    """Refuse oversize headers (431) and bodies (413) before the application reads them.
+
+    The body is taken here, up to MAX_BODY counted as it arrives (a chunked body has no
+    Content-Length to trust), and handed to the application whole: a client streaming
+    megabytes is cut off at the first chunk past the bound, unread."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > MAX_BODY:
-                reply = JSONResponse({"reason": "TOO_LARGE", "message": f"body over {MAX_BODY} "
-                                      "bytes or without a valid Content-Length"}, 413)  # fmt: skip
-                await reply(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        if sum(len(k) + len(v) + 4 for k, v in headers) > MAX_HEADERS:
+            await _refuse(431, "TOO_LARGE", f"headers over {MAX_HEADERS} bytes")(
+                scope, receive, send
+            )
+            return
+        length = dict(headers).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            await _refuse(413, "TOO_LARGE", f"body over {MAX_BODY} bytes or with an invalid "
+                          "Content-Length")(scope, receive, send)  # fmt: skip
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
                 return
-        await self.app(scope, receive, send)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                await _refuse(413, "TOO_LARGE", f"body over {MAX_BODY} bytes")(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 Size = Annotated[int, Query(ge=1, le=limits.MAX_TREE_SIZE)]
@@ -75,6 +112,8 @@ def create_app(settings: Settings) -> FastAPI:
         signer = settings.receipt_signer()
         note_signer = settings.note_signer()
         app.state.settings = settings
+        app.state.party_buckets = PartyBuckets(settings.access.party_rate_per_s,
+                                               settings.access.party_burst)  # fmt: skip
         app.state.note_signer = note_signer
         app.state.operators = {
             thumbprint(k): k for k in map(raw_key, settings.access.operator_keys)
@@ -94,14 +133,18 @@ def create_app(settings: Settings) -> FastAPI:
                 await client.close()
 
     app = FastAPI(title="vnotary collector", version="1", lifespan=lifespan)
-    app.add_middleware(_BodyLimit)
+    app.add_middleware(_Bounds)
     app.include_router(access_router())
     app.include_router(portal_router())
 
     @app.exception_handler(NotaryError)
     async def notary_error(request: Request, exc: NotaryError) -> JSONResponse:
         body = {"reason": str(exc.reason), "message": exc.message}
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, NotAnchored) else {}
+        headers = (
+            {"Retry-After": str(exc.retry_after_s)}
+            if isinstance(exc, NotAnchored | RateLimited)
+            else {}
+        )
         return JSONResponse(body, status_code=_status(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)

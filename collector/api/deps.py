@@ -8,6 +8,7 @@ spends the nonce: a replayed request is refused with 401 REPLAY.
 from __future__ import annotations
 
 import base64
+import math
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,7 +16,7 @@ from typing import Annotated
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from fastapi import Depends, Request
 
-from collector.access.rules import AccessReason, Forbidden
+from collector.access.rules import AccessReason, Forbidden, RateLimited
 from collector.access.store import AccessStore, Party
 from collector.api.signatures import Unauthorized, parse_signature
 from collector.settings import Settings
@@ -36,6 +37,30 @@ def get_access(request: Request) -> AccessStore:
 def raw_key(b64url: str) -> ed25519.Ed25519PublicKey:
     raw = base64.urlsafe_b64decode(b64url + "=" * (-len(b64url) % 4))
     return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+
+
+class PartyBuckets:
+    """Token buckets of signed requests per party key (one per API process)."""
+
+    def __init__(self, rate_per_s: float, burst: int) -> None:
+        self.rate, self.burst = rate_per_s, burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # keyid -> (tokens, at)
+
+    def take(self, keyid: str, now: float) -> None:
+        tokens, at = self._buckets.get(keyid, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        if tokens < 1.0:
+            self._buckets[keyid] = (tokens, now)
+            wait = math.ceil((1.0 - tokens) / self.rate)
+            raise RateLimited(f"more than {self.burst} requests, then {self.rate:g}/s: "
+                              f"retry in {wait} s", wait)  # fmt: skip
+        self._buckets[keyid] = (tokens - 1.0, now)
+        if len(self._buckets) > 100_000:  # bounded: forget full buckets
+            full = [
+                k for k, (t, a) in self._buckets.items() if t + (now - a) * self.rate >= self.burst
+            ]
+            for k in full:
+                del self._buckets[k]
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,9 @@ async def caller(request: Request) -> Caller:
     query = request.scope.get("query_string", b"").decode("latin-1")
     sig.verify(request.method, path, query, request.headers, body, key, now_ns // 10**9,
                settings.access.max_signature_age_s)  # fmt: skip
+    if party is not None:  # a party's requests may each add an access-log entry
+        buckets: PartyBuckets = request.app.state.party_buckets
+        buckets.take(sig.keyid, time.monotonic())
     async with access.tx() as atx:
         await atx.consume_nonce(sig.keyid, sig.nonce, sig.expires, now_ns)
     return Caller(thumbprint(key), "operator" if party is None else party.role, party)
