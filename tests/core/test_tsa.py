@@ -3,6 +3,7 @@ malformed DER, and on every single-byte change: a clear reason, never a crash.""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -11,7 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notary_core import limits, tsa
+from notary_core.bundle import parse_bundle
 from notary_core.errors import BadData, Reason
+from notary_core.evidence_tsa import _no_batch_after
+from notary_core.header import SignedHeader
+from tests.core import bundle_v2_factory as f
 from tests.infra.tsa import TsaPki
 
 NOTE = (
@@ -132,3 +137,19 @@ def test_no_single_byte_change_verifies_or_crashes(pki: TsaPki, token: bytes,
         return
     good = tsa.verify(tsa.parse_token(token), cert, NOTE)
     assert stamp == good  # only bytes outside the signed content can change unnoticed
+
+
+def test_a_batch_dated_after_the_tsa_time_is_future_time() -> None:
+    """§12.3 time.tsa: a batch claiming to start after the checkpoint holding it was stamped
+    (beyond its own uncertainty and the TSA's accuracy) is FUTURE_TIME."""
+    b = parse_bundle(f.build2(f.make_world2(n_batches=2, per_batch=5))).bundle
+    h = SignedHeader.parse(b.batches[-1].signed_header).header
+    at = h.first_utc_ns - h.clock_uncertainty_ns
+    _no_batch_after([h], [tsa.Stamp("CN=T", at, None, 1)])  # at the edge: fine
+    _no_batch_after([h], [tsa.Stamp("CN=T", at - 10**9, 10**9, 1)])  # within the accuracy
+    with pytest.raises(BadData) as e:
+        _no_batch_after([h], [tsa.Stamp("CN=T", at - 1, None, 1)])
+    assert e.value.reason is Reason.FUTURE_TIME and f"batch {h.batch_seq}" in e.value.message
+    later = dataclasses.replace(h, clock_uncertainty_ns=0)
+    with pytest.raises(BadData):
+        _no_batch_after([later], [tsa.Stamp("CN=T", h.first_utc_ns - 1, None, 1)])
