@@ -60,7 +60,8 @@ class Token:
     signed_attrs: bytes  # the DER SET OF signed attributes, as the signature covers them
     message_digest: bytes
     digest_alg: str
-    signature_alg: algos.SignedDigestAlgorithm
+    signature_alg: str  # ecdsa | rsassa_pkcs1v15 | rsassa_pss | ed25519 | ...
+    pss: tuple[str, str, int] | None  # RSA-PSS (hash, MGF1 hash, salt length)
     signature: bytes
     sid: cms.SignerIdentifier
     ess_hashes: tuple[tuple[str, bytes], ...]  # (hash, cert hash) of the ESSCertID(v2) named
@@ -95,6 +96,7 @@ def parse_token(der: bytes) -> Token:
 
 def _parse(der: bytes) -> Token:
     ci = cms.ContentInfo.load(der, strict=True)
+    ci.native  # noqa: B018 - asn1crypto parses lazily: decode every field now, or fail here
     if ci["content_type"].native != "signed_data":
         raise BadData(Reason.MALFORMED, "a time-stamp token is a CMS SignedData")
     sd = ci["content"]
@@ -105,6 +107,7 @@ def _parse(der: bytes) -> Token:
         raise BadData(Reason.MALFORMED, "the token's signed content is no TSTInfo")
     tst_der = enc["content"].contents
     tst = tsp.TSTInfo.load(tst_der, strict=True)
+    tst.native  # noqa: B018 - as above
     infos = sd["signer_infos"]
     if len(infos) != 1:  # RFC 3161 §2.4.2: exactly one signer, the TSA
         raise BadData(Reason.MALFORMED, f"a time-stamp token has {len(infos)} signers, not 1")
@@ -143,6 +146,7 @@ def _parse(der: bytes) -> Token:
             (a["seconds"] or 0) * 10**9 + (a["millis"] or 0) * 10**6 + (a["micros"] or 0) * 10**3
         )
     gen = tst["gen_time"].native
+    sig_alg, pss = _signature_algorithm(si["signature_algorithm"])
     if not isinstance(gen, dt.datetime):
         raise BadData(Reason.MALFORMED, "the token's genTime is not a time")
     return Token(
@@ -152,9 +156,25 @@ def _parse(der: bytes) -> Token:
         imprint=bytes(imprint["hashed_message"].native), tst_info=bytes(tst_der),
         signed_attrs=bytes(signed), message_digest=digest,
         digest_alg=str(si["digest_algorithm"]["algorithm"].native),
-        signature_alg=si["signature_algorithm"], signature=bytes(si["signature"].native),
+        signature_alg=sig_alg, pss=pss, signature=bytes(si["signature"].native),
         sid=si["sid"], ess_hashes=ess,
     )  # fmt: skip
+
+
+def _signature_algorithm(a: algos.SignedDigestAlgorithm) -> tuple[str, tuple[str, str, int] | None]:
+    oid = a["algorithm"].dotted
+    try:
+        name = str(a.signature_algo)
+    except ValueError:
+        raise BadData(
+            Reason.UNSUPPORTED_ALGORITHM, f"the token's signature algorithm {oid}"
+        ) from None
+    if name != "rsassa_pss":
+        return name, None
+    p = a["parameters"]
+    return name, (str(p["hash_algorithm"]["algorithm"].native),
+                  str(p["mask_gen_algorithm"]["parameters"]["algorithm"].native),
+                  int(p["salt_length"].native))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -225,7 +245,7 @@ def verify(token: Token, cert: x509.Certificate, note: bytes) -> Stamp:
 
 def _check_signature(token: Token, cert: x509.Certificate, h: hashes.HashAlgorithm) -> None:
     key = cert.public_key()
-    algo = token.signature_alg.signature_algo
+    algo = token.signature_alg
     data, sig = token.signed_attrs, token.signature
     try:
         if algo == "ecdsa" and isinstance(key, ec.EllipticCurvePublicKey):
@@ -233,23 +253,20 @@ def _check_signature(token: Token, cert: x509.Certificate, h: hashes.HashAlgorit
         elif algo == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPublicKey):
             key.verify(sig, data, padding.PKCS1v15(), h)
         elif algo == "rsassa_pss" and isinstance(key, rsa.RSAPublicKey):
-            params = token.signature_alg["parameters"]
-            mgf = _HASHES.get(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
-            pss_h = _HASHES.get(params["hash_algorithm"]["algorithm"].native)
+            assert token.pss is not None  # set by parse_token for every RSA-PSS signature
+            pss_name, mgf_name, salt = token.pss
+            mgf, pss_h = _HASHES.get(mgf_name), _HASHES.get(pss_name)
             if mgf is None or pss_h is None:
                 raise BadData(Reason.UNSUPPORTED_ALGORITHM, "RSA-PSS with an unsupported hash")
-            salt = int(params["salt_length"].native)
             key.verify(sig, data, padding.PSS(padding.MGF1(mgf()), salt), pss_h())
         elif algo == "ed25519" and isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(sig, data)
         else:
             raise BadData(Reason.UNSUPPORTED_ALGORITHM,
                           f"a {algo} signature by a {type(key).__name__}")  # fmt: skip
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):  # ValueError: a signature not even DER (ECDSA)
         raise BadData(Reason.BAD_SIGNATURE, "the token's signature does not verify under the "
                       "pinned TSA certificate") from None  # fmt: skip
-    except _ASN1_ERRORS as exc:
-        raise BadData(Reason.MALFORMED, f"the token's signature algorithm: {exc}") from None
 
 
 def _check_cert(cert: x509.Certificate, gen_time_ns: int, subject: str) -> None:
