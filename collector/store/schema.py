@@ -92,7 +92,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE chains (chain TEXT PRIMARY KEY, n {BIG} NOT NULL, last_index {BIG} NOT NULL,
         last_hash {BLOB} NOT NULL);
     """,
-    # 6: quarantine quotas (collector/limits.py QUARANTINE_*_PER_DAY): per source and UTC
+    # 6: RFC 3161 tokens over anchored checkpoints (docs/collector.md § Timestamps), one per
+    # checkpoint and TSA, put into the bundles of that checkpoint (protocol §12.2 key 13)
+    """
+    CREATE TABLE timestamps (size {BIG} NOT NULL, tsa TEXT NOT NULL, token {BLOB} NOT NULL,
+        gen_time_ns {BIG} NOT NULL, received_utc_ns {BIG} NOT NULL, PRIMARY KEY (size, tsa));
+    """,
+    # 7: quarantine quotas (collector/limits.py QUARANTINE_*_PER_DAY): per source and UTC
     # day, what was kept as rows and what was only counted past the quota
     """
     CREATE TABLE quarantine_quota (source TEXT NOT NULL, day {BIG} NOT NULL,
