@@ -23,6 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,9 +56,22 @@ class MqttSettings(BaseModel):
     ca_cert: str
     cert: str
     key: str
-    client_id: str = Field(default="collector", min_length=1, max_length=64)
+    # Unset: "collector" alone (its persistent session keeps the name), and one id per
+    # process in a shared group (instance_client_id): copies of one file never share an id.
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
     # "collectors" -> $share/collectors/vn/v1/dev/+/batch (MQTT v5 §4.8.2)
     shared_group: str | None = Field(default=None, pattern=r"^[^/#+]+$")
+
+    def instance_client_id(self) -> str:
+        """The client id to connect with. A group member keeps no session, so its default
+        need not survive a restart: collector-<hostname>-<pid>, unique per process (two
+        connections with one id knock each other off the broker)."""
+        if self.client_id is not None:
+            return self.client_id
+        if self.shared_group is None:
+            return "collector"
+        host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:40] or "host"
+        return f"collector-{host}-{os.getpid()}"
 
     @property
     def subscription(self) -> str:
@@ -90,7 +106,7 @@ class MqttIngest:
         self._acks: dict[int, asyncio.Future[None]] = {}  # receipt mid -> broker's PUBACK
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
+            client_id=settings.instance_client_id(),
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )

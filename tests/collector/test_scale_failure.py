@@ -286,3 +286,29 @@ async def test_a_backlog_is_stored_without_receipt_stalls(
         assert stalls == []
     finally:
         fleet.close()
+
+
+async def test_copies_of_one_config_are_distinct_members(
+    mqtt_broker: MosquittoBroker, url: str, tmp_path: Path, records: list[bytes]
+) -> None:
+    """Two processes from the same file with no client_id (as `docker compose --scale`
+    runs deploy/compose/collector.toml): distinct client ids, so neither knocks the other
+    off the broker, and both ingest."""
+    cfg = _config(tmp_path, mqtt_broker, "a", url)
+    text = cfg.read_text().replace('client_id = "collector-a"\n', "")
+    cfg.write_text(text)
+    fleet = Fleet(mqtt_broker, 4, Settings.load(cfg).receipt_signer().public)
+    await fleet.enrol(url)
+    collectors = Collectors(tmp_path)
+    try:
+        collectors.start("one", cfg)
+        collectors.start("two", cfg)
+        await asyncio.sleep(1.0)
+        batches = fleet.seal(6, records)
+        assert await asyncio.to_thread(fleet.deliver, batches, 2 * RECEIPT_TIMEOUT_S) == set()
+        assert all(p.poll() is None for p in collectors.procs.values())
+        assert "already connected" not in mqtt_broker.log_text()
+        assert mqtt_broker.log_text().count("New client connected") >= 2 + 4
+    finally:
+        collectors.close()
+        fleet.close()
