@@ -92,6 +92,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE chains (chain TEXT PRIMARY KEY, n {BIG} NOT NULL, last_index {BIG} NOT NULL,
         last_hash {BLOB} NOT NULL);
     """,
+    # 6: holes not yet gaps (docs/collector.md § Gaps): with a gap grace (several collectors,
+    # where consecutive batches of a device arrive out of order), a hole is kept pending and
+    # is a gap only if it outlives the grace; filled before, it leaves no record
+    """
+    ALTER TABLE gaps ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX gaps_pending ON gaps (pending, opened_utc_ns);
+    """,
 )
 
 SQLITE = {
