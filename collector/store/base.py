@@ -375,6 +375,9 @@ class Store(abc.ABC):
         """Make the pending holes opened before this time gaps (they outlived the grace:
         data is missing); return how many. A gap keeps the time its hole was opened."""
         async with self.transaction() as tx:
+            # The log's row lock serialises this with every ingest group, which may be
+            # deleting or splitting one of these holes.
+            await tx.one(self._lock_meta_sql)
             rows = await tx.all(
                 "SELECT COUNT(*) FROM gaps WHERE pending = 1 AND opened_utc_ns < ?",
                 (opened_before_ns,),

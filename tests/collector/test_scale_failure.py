@@ -21,9 +21,11 @@ import pytest
 
 from collector.service import Collector
 from collector.settings import Settings, write_key
+from collector.store.base import Store
 from collector.store.open import open_store
 from notary_core import cose
 from notary_core.batch import SealedBatch
+from notary_core.errors import Unreachable
 from notary_core.receipt import ReceiptStatus, open_receipt
 from tests.collector.fleet import T0, Device
 from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client, mqtt_broker
@@ -348,3 +350,28 @@ async def test_batches_reordered_across_members_open_no_gap_but_a_missing_one_do
     finally:
         collectors.close()
         fleet.close()
+
+
+async def test_a_terminated_leader_session_reconnects_as_a_follower(url: str) -> None:
+    """pg_terminate_backend of the leader's session ends its advisory lock: the store
+    reconnects at its next transaction and no longer claims the lead another one won."""
+    async with await open_store(url) as a, await open_store(url) as b:
+        assert await a.lead() and not await b.lead()
+        _pg_exec(
+            url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            f"AND pid <> {await _backend_pid(b)}",
+        )
+        with pytest.raises(Unreachable):
+            await a.log_size()  # the transaction that finds the session gone
+        assert await b.lead()
+        assert not await a.lead()  # reconnected, and follows
+        assert await a.log_size() == await b.log_size()
+
+
+async def _backend_pid(store: Store) -> int:
+    async with store.transaction() as tx:
+        row = await tx.one("SELECT pg_backend_pid()")
+    assert row is not None
+    return int(row[0])
