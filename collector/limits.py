@@ -16,7 +16,9 @@ MAX_PROOF_SPAN = core.MAX_TREE_SIZE
 """Tree sizes asked of the API are checked against the log itself."""
 
 INGEST_QUEUE = 256
-"""Messages waiting for the single ingest task: back-pressure the MQTT thread beyond this."""
+"""Messages waiting for the single ingest task: the collector's MQTT Receive Maximum (the
+broker sends no more unacknowledged QoS 1 batches; paho's thread never waits), and the
+bound beyond which QoS 0 batches are dropped (the agent re-sends them)."""
 
 GROUP_MAX_BATCHES = 64
 """Messages committed in one transaction (group commit): what is already queued when the
