@@ -22,6 +22,7 @@ from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchorer, AnchorUnavailable, CompetingHead
 from collector.log.anchor_evm import EvmAnchor
 from collector.log.checkpoints import CheckpointSigner, SignerRefused
+from collector.log.timestamps import Timestamper
 from collector.log.witnesses import Witnessing
 from collector.settings import Settings
 from collector.store.base import Store
@@ -40,6 +41,7 @@ class Collector:
     mqtt: MqttIngest | None = None
     anchorer: Anchorer | None = None
     witnessing: Witnessing | None = None
+    timestamper: Timestamper | None = None
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -66,6 +68,11 @@ class Collector:
                 )
                 stack.push_async_callback(backend.close)
                 c.anchorer = Anchorer(store, backend, a.confirmations, a.use_finalized)
+            tsas = settings.tsa_clients()
+            for tsa in tsas:
+                stack.push_async_callback(tsa.close)
+            if tsas:
+                c.timestamper = Timestamper(store, tsas)
             if settings.mqtt is not None:
                 c.mqtt = await stack.enter_async_context(MqttIngest(settings.mqtt, c.ingestor))
             yield c
@@ -79,6 +86,8 @@ class Collector:
                 tg.create_task(self._witness_rounds())
             if self.anchorer is not None:
                 tg.create_task(self._anchoring())
+            if self.timestamper is not None:
+                tg.create_task(self._timestamping())
 
     async def checkpoint(self) -> None:
         await self.signer.sign_if_grown(time.time_ns())
@@ -126,4 +135,16 @@ class Collector:
                 log.warning("anchoring delayed: %s", exc)  # the queue is in the store
             except Unreachable as exc:
                 log.warning("anchoring skipped: %s", exc)
+            await asyncio.sleep(self.settings.anchor.interval_s)
+
+    async def _timestamping(self) -> None:
+        """RFC 3161 tokens of final anchors, in their own task: a TSA outage delays them
+        and nothing else (collector/log/timestamps.py logs each failure)."""
+        assert self.timestamper is not None and self.settings.anchor is not None
+        while True:
+            try:
+                if await self.store.lead():  # one client of the TSAs per shared store
+                    await self.timestamper.tick(time.time_ns())
+            except Unreachable as exc:
+                log.warning("timestamping skipped: %s", exc)
             await asyncio.sleep(self.settings.anchor.interval_s)

@@ -23,6 +23,9 @@ rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  start_block = 0
 key_file = "eth.key"              # optional; or VNOTARY_CHAIN_KEY, or a credential chain_key
 interval_s = 60  confirmations = 12  use_finalized = false
 
+[[tsa]]                           # RFC 3161 TSAs that stamp each anchored checkpoint (needs
+url = "https://tsa.example/tsr"   # [anchor]; docs/collector.md § Timestamps)  timeout_s = 10
+
 [time]                            # ingest time checks (docs/protocol.md §6.2)
 regression_tolerance_s = 2.0  future_tolerance_s = 300.0
 
@@ -71,6 +74,8 @@ from collector.ingest import timecheck
 from collector.ingest.mqtt import MqttSettings
 from collector.log.checkpoints import CheckpointSigner, WitnessPolicy
 from collector.log.signer_state import StateFile
+from collector.log.timestamps import TsaClient
+from collector.log.tsa_http import HttpTsa
 from collector.log.witness_http import HttpWitness
 from collector.log.witnesses import WitnessClient, witness_sizes
 from collector.store.base import Store
@@ -179,6 +184,13 @@ class WitnessSettings(_Table):
         return WitnessVerifier.from_vkey(self.vkey)
 
 
+class TsaSettings(_Table):
+    """An RFC 3161 time-stamping authority (docs/collector.md § Timestamps)."""
+
+    url: str = Field(pattern=r"^https?://")  # where to POST application/timestamp-query
+    timeout_s: Seconds = 10.0
+
+
 class TimeSettings(_Table):
     """The collector's time checks at ingest (docs/protocol.md §6.2)."""
 
@@ -210,10 +222,11 @@ class Settings(_Table):
     # A hole in a device's batch_seq is a gap only once it outlived this (docs/collector.md
     # § Gaps). Unset: 0 for a lone collector, limits.GROUP_GAP_GRACE_S in a shared group.
     gap_grace_s: float | None = Field(default=None, ge=0, le=86_400)
+    tsa: tuple[TsaSettings, ...] = ()
 
     resolve_paths = field_validator("key_file", "store_password_file", "signer_state")(_rel)
 
-    @field_validator("witness", mode="before")
+    @field_validator("witness", "tsa", mode="before")
     @classmethod
     def _witness_list(cls, v: Any) -> Any:
         return tuple(v) if isinstance(v, list) else v  # TOML arrays of tables are lists
@@ -227,6 +240,12 @@ class Settings(_Table):
             raise ValueError(f"witness_quorum {self.witness_quorum} with {len(names)} witnesses")
         if self.witness and self.witness_quorum == 0:
             raise ValueError("[[witness]] given: set witness_quorum (1..number of witnesses)")
+        urls = [t.url for t in self.tsa]
+        if len(set(urls)) != len(urls):
+            raise ValueError("each [[tsa]] must have its own url")
+        if self.tsa and self.anchor is None:
+            raise ValueError("[[tsa]] given without [anchor]: only anchored checkpoints are "
+                             "time-stamped")  # fmt: skip
         return self
 
     @field_validator("store")
@@ -306,6 +325,10 @@ class Settings(_Table):
     def witness_clients(self) -> list[WitnessClient]:
         """HTTP clients of the configured witnesses (close them when done)."""
         return [HttpWitness(w.url, w.verifier, self.witness_timeout_s) for w in self.witness]
+
+    def tsa_clients(self) -> list[TsaClient]:
+        """HTTP clients of the configured TSAs (close them when done)."""
+        return [HttpTsa(t.url, t.timeout_s) for t in self.tsa]
 
     def checkpoint_signer(
         self, store: Store, witnesses: list[WitnessClient] | None = None

@@ -20,13 +20,9 @@ def run(config_path: Path, log_format: str | None = None) -> int:
     """Load the config, set up the log (plain, or JSON with `log.format` or the flag),
     run until a signal. Start-up errors propagate as NotaryError (exit 2 by the caller)."""
     logs.setup(log_format or "plain")
-    try:
-        cfg = config.load(config_path)
-        logs.setup(log_format or cfg.log_format, cfg.log_level)
-        agent = Agent(cfg)
-    except NotaryError as exc:
-        log.error("cannot start: %s", exc)
-        raise
+    cfg = config.load(config_path)
+    logs.setup(log_format or cfg.log_format, cfg.log_level)
+    agent = Agent(cfg)  # a start-up error is one line, printed by the caller (not logged twice)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -31,7 +31,7 @@ from edge_agent.limits import (
     SPOOL_WARN_FRACTIONS,
 )
 from edge_agent.losses import carried_reports, loss_event, unsealed
-from edge_agent.publisher import MqttPublisher
+from edge_agent.publisher import MqttPublisher, check_tls
 from edge_agent.sealer import Identity, Sealer
 from edge_agent.sources.base import Emitter, Source
 from edge_agent.sources.can import CanBusSource, ReplaySource
@@ -85,6 +85,7 @@ class Agent:
         for p in (cfg.mqtt.ca_file, cfg.mqtt.cert_file):
             if not os.access(p, os.R_OK):
                 raise BadData(Reason.BAD_KEY, f"TLS file {p} is missing or unreadable")
+        check_tls(cfg.mqtt)  # before the spool is opened: a bad config changes nothing
         self.files = recovery.SpoolFiles(
             cfg.spool_path, cfg.head_path, cfg.spool_max_bytes, int(cfg.retention_s * 1e9)
         )

@@ -76,3 +76,10 @@ MAX_WITNESS_REQUEST = MAX_CHECKPOINT_SIZE + 4 * 1024
 
 MAX_COSIGNATURE_TIMESTAMP = 2**63 - 1
 """C2SP tlog-cosignature: a cosignature's timestamp MUST NOT exceed 2**63 - 1."""
+
+MAX_TSA_TOKEN_SIZE = 64 * 1024
+"""An RFC 3161 token: a TSTInfo, one signature and the TSA's certificate chain (~1-6 KiB
+from real TSAs); 64 KiB leaves room for a long chain, not for a payload."""
+
+MAX_TSA_TOKENS = 16
+"""Tokens in one bundle (§12.2 key 13): one per TSA the collector asks, a handful at most."""

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parent.parent
-CONSENSUS = ("cbor2", "cryptography")
+CONSENSUS = ("cbor2", "cryptography", "asn1crypto")
 
 
 def locked() -> dict[str, tuple[Version, int]]:

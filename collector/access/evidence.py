@@ -4,7 +4,8 @@ In ONE transaction: the party's grant chain is checked (revocation is effective 
 next request), the batches of the window (and the ones just before and after it) are read,
 an anchored checkpoint covering them is chosen, the device and rule chains are walked back
 from the heads its index proves, the inclusion proofs are read at it, and the EXPORT is
-logged. If the newest entry is not anchored yet nothing is logged and NotAnchored (503,
+logged, and the RFC 3161 tokens stored for the checkpoint (collector/log/timestamps.py)
+go in with it. If the newest entry is not anchored yet nothing is logged and NotAnchored (503,
 Retry-After) is raised.
 """
 
@@ -77,6 +78,8 @@ async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int
     )
     proof = {i: tuple(tlog.resolve(p, nodes)) for i, p in plans.items()}
     index_leaf = dict(await _leaves(atx, [covered]))[covered]
+    stamps = await atx.tx.all("SELECT token FROM timestamps WHERE size = ? ORDER BY tsa",
+                              (size,))  # fmt: skip
 
     evidence: list[bundle.BatchEvidence] = []
     shown: list[bytes] = []
@@ -103,6 +106,7 @@ async def build(atx: AccessTx, party: str, ask: Ask, issuer: Issuer, now_ns: int
         version=2, device_chain=device_chain, rule_chain=rule_chain,
         index=bundle.IndexProof(index_leaf, proof[covered], dev_value, dev_sib, veh_value,
                                 veh_sib),
+        timestamps=tuple(bytes(r[0]) for r in stamps),
     )  # fmt: skip
     data: bytes = eb.sign(issuer.signer)
     await atx.log(logleaf.AccessEvent(

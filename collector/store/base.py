@@ -634,6 +634,34 @@ class Store(abc.ABC):
             return None
         return Beacon(int(r[0]), int(r[1]), bytes(r[2]), int(r[3]))
 
+    async def unstamped(self, tsa: str, limit: int) -> list[tuple[int, bytes]]:
+        """(size, note) of final-anchored checkpoints with no token of `tsa`, newest first."""
+        async with self.transaction() as tx:
+            rows = await tx.all(
+                "SELECT c.size, c.note FROM anchors a JOIN checkpoints c ON c.size = a.size "
+                "WHERE a.status = 'final' AND NOT EXISTS (SELECT 1 FROM timestamps t "
+                "WHERE t.size = a.size AND t.tsa = ?) ORDER BY a.size DESC LIMIT ?",
+                (tsa, limit),
+            )
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def add_timestamp(
+        self, size: int, tsa: str, token: bytes, gen_time_ns: int, now_ns: int
+    ) -> None:
+        async with self.transaction() as tx:
+            await tx.exec(
+                "INSERT INTO timestamps (size, tsa, token, gen_time_ns, received_utc_ns) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, tsa) DO NOTHING",
+                (size, tsa, token, gen_time_ns, now_ns),
+            )
+
+    async def timestamps(self, size: int) -> list[bytes]:
+        """The tokens over the checkpoint of this size, in the order of their TSAs' urls."""
+        async with self.transaction() as tx:
+            rows = await tx.all("SELECT token FROM timestamps WHERE size = ? ORDER BY tsa",
+                                (size,))  # fmt: skip
+        return [bytes(r[0]) for r in rows]
+
     async def anchors(self, status: str | None = None) -> list[AnchorRow]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         async with self.transaction() as tx:

@@ -92,7 +92,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE chains (chain TEXT PRIMARY KEY, n {BIG} NOT NULL, last_index {BIG} NOT NULL,
         last_hash {BLOB} NOT NULL);
     """,
-    # 6: holes not yet gaps (docs/collector.md § Gaps): with a gap grace (several collectors,
+    # 6: RFC 3161 tokens over anchored checkpoints (docs/collector.md § Timestamps), one per
+    # checkpoint and TSA, put into the bundles of that checkpoint (protocol §12.2 key 13)
+    """
+    CREATE TABLE timestamps (size {BIG} NOT NULL, tsa TEXT NOT NULL, token {BLOB} NOT NULL,
+        gen_time_ns {BIG} NOT NULL, received_utc_ns {BIG} NOT NULL, PRIMARY KEY (size, tsa));
+    """,
+    # 7: holes not yet gaps (docs/collector.md § Gaps): with a gap grace (several collectors,
     # where consecutive batches of a device arrive out of order), a hole is kept pending and
     # is a gap only if it outlives the grace; filled before, it leaves no record
     """

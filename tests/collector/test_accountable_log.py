@@ -94,15 +94,16 @@ async def grow(url: str, n: int, tag: str = "") -> int:
         return size + n
 
 
-async def published(url: str, size: int, witnesses: list[WitnessProc]) -> None:
-    """Wait until the checkpoint of `size` is published with the witnesses' quorum."""
+async def published(url: str, size: int, witnesses: list[WitnessProc]) -> int:
+    """Wait until a checkpoint of at least `size` is published with the witnesses' quorum;
+    its size (one more than the entries: each checkpoint ends in its index leaf, §7.3)."""
     deadline = time.monotonic() + 30
     async with await open_store(url) as store:
         while time.monotonic() < deadline:
             cp = await store.latest_published_checkpoint()
             if cp is not None and cp.size >= size:
                 require_quorum(cp.note, [w.verifier for w in witnesses], len(witnesses))
-                return
+                return cp.size
             await asyncio.sleep(0.1)
     raise AssertionError(f"size {size} was not published")
 
@@ -133,11 +134,11 @@ async def test_postgres_edited_behind_a_running_collector(
     a_cfg = machine(tmp_path, "a", url, key, witnesses)
     a = start(a_cfg)
     try:
-        await published(url, await grow(url, 7), witnesses)
+        signed = await published(url, await grow(url, 7), witnesses)
         tamper.rewrite_leaf(url, 3, batch_leaf(bytes(32)))
         await grow(url, 1)
         line = refused(a)
-        assert "does not extend this signer's last checkpoint at size 7" in line
+        assert f"does not extend this signer's last checkpoint at size {signed}" in line
         again = subprocess.run([EXE, "collector", "run", "--config", str(a_cfg)],
                                capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
         assert again.returncode == 6 and "halted" in again.stderr  # a restart keeps refusing
@@ -148,7 +149,7 @@ async def test_postgres_edited_behind_a_running_collector(
         b = start(machine(tmp_path, "b", url, key, witnesses))
         assert "does not extend" in refused(b)
         async with await open_store(url) as store:
-            assert (await store.latest_published_checkpoint()).size == 7  # type: ignore[union-attr]
+            assert (await store.latest_published_checkpoint()).size == signed  # type: ignore[union-attr]
     finally:
         stop(a)
 
@@ -165,13 +166,14 @@ async def test_the_issues_leaf_rewrite_with_the_collector_stopped(
         while (await _published_size(url)) < size:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.1)
+        signed = await _published_size(url)
     finally:
         stop(a)
     tamper.rewrite_leaf(url, 4, batch_leaf(bytes(32)))
     a = start(cfg)
     await grow(url, 1)
     assert "does not extend" in refused(a)
-    assert await _published_size(url) == 9
+    assert await _published_size(url) == signed
 
 
 async def _published_size(url: str) -> int:
@@ -201,16 +203,16 @@ async def test_a_new_leader_refuses_a_database_restored_from_an_older_copy(
     a_cfg = machine(tmp_path, "a", url, key, witnesses)
     a = start(a_cfg)
     try:
-        await published(url, await grow(url, 5), witnesses)
+        first = await published(url, await grow(url, 5), witnesses)
         stop(a, signal.SIGKILL)
         backup = _snapshot(pg, url)  # last night's copy, checkpoints and all
         a = start(a_cfg)
-        await published(url, await grow(url, 6), witnesses)
+        second = await published(url, await grow(url, 6), witnesses)
     finally:
         stop(a, signal.SIGKILL)
     b = start(machine(tmp_path, "b", backup, key, witnesses))  # restored on a new machine
     await grow(backup, 8, tag="after-restore")
     line = refused(b)
-    assert "witness witness.test/w1 cosigned is at size 11" in line
+    assert f"witness witness.test/w1 cosigned is at size {second}" in line
     async with await open_store(backup) as store:
-        assert (await store.latest_published_checkpoint()).size == 5  # type: ignore[union-attr]
+        assert (await store.latest_published_checkpoint()).size == first  # type: ignore[union-attr]

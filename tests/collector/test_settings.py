@@ -130,3 +130,15 @@ def test_the_collector_key_must_be_ed25519(tmp_path: Path) -> None:
     (tmp_path / "c.key").write_text("not a key")
     with pytest.raises(ValueError):
         load(tmp_path, BASE).signing_key()
+
+
+def test_tsa_tables_need_an_anchor_and_distinct_urls(tmp_path: Path) -> None:
+    tsa = '[[tsa]]\nurl = "http://127.0.0.1:3180/tsr"\ntimeout_s = 3\n'
+    s = load(tmp_path, BASE + tsa + '[[tsa]]\nurl = "https://tsa.example/tsr"\n' + ANCHOR)
+    assert [(t.url, t.timeout_s) for t in s.tsa] == [
+        ("http://127.0.0.1:3180/tsr", 3.0), ("https://tsa.example/tsr", 10.0)]  # fmt: skip
+    assert "without [anchor]" in refused(tmp_path, BASE + tsa)
+    assert "its own url" in refused(tmp_path, BASE + tsa + tsa + ANCHOR)
+    assert "tsa[0].url: " in refused(tmp_path, BASE + '[[tsa]]\nurl = "ftp://x"\n' + ANCHOR)
+    assert "tsa[0].colour: unknown key" in refused(
+        tmp_path, BASE + '[[tsa]]\nurl = "http://x"\ncolour = 1\n' + ANCHOR)  # fmt: skip

@@ -13,6 +13,8 @@ Every reason code of docs/protocol.md §9 that a bundle verifier can produce is 
 
 - REPLAY, FORK, GAP, UNKNOWN_DEVICE, TOPIC_MISMATCH, TIME_REGRESSION, FUTURE_TIME: ingest
   decisions of the collector about arriving batches (§5, §6.2); a bundle holds no arrival.
+  (TIME_REGRESSION also comes from time.beacon with a chain node, tests/verifier/test_beacon.py,
+  and FUTURE_TIME from time.tsa with a pinned TSA, tests/core/test_tsa.py.)
 - UNKNOWN_KEY, ORIGIN_MISMATCH: the checkpoint check reports every fault of the signed note
   as BAD_CHECKPOINT (§12.1 table), naming the inner code in its detail.
 - STALE_SIZE, REWRITE: a witness's and a monitor's answers about the log (§7.2), not about

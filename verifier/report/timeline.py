@@ -3,9 +3,11 @@ window (issue 14 §5), and a timeline of it (inline SVG, like the report's other
 
 Proven: a batch was sealed *after* the chain block its header names (its beacon, checked
 on chain by `time.beacon`: "not before") and *before* the block that anchors the checkpoint
-holding it (`anchor.on_chain`: "not after"). Claimed: the device's own times, with the clock
-source and uncertainty it signed. Measured: the GNSS_TIME events, the device clock against
-its GNSS receiver. Each is labelled as what it is; nothing unchecked is called proven.
+holding it (`anchor.on_chain`: "not after"), and before the time an RFC 3161 TSA stamped that
+checkpoint (`time.tsa`, with its certificate pinned: a second "not after"). Claimed: the
+device's own times, with the clock source and uncertainty it signed. Measured: the GNSS_TIME
+events, the device clock against its GNSS receiver. Each is labelled as what it is; nothing
+unchecked is called proven.
 """
 
 from __future__ import annotations
@@ -91,18 +93,20 @@ def section(d: ReportData) -> str:
     facts = kv([
         ("data window (requested)", f"{utc(r.window_start_ns)} → {utc(r.window_end_ns)}"),
         ("sealed not before", before), ("sealed not after", after),
-        ("RFC 3161 timestamps", _tsa(d)),
+        ("RFC 3161 timestamps (not after)", _tsa(d)),
         ("device clock over the window", _clocks(meets or hs)),
         ("GNSS cross-check", _gnss_summary(d)),
     ])  # fmt: skip
+    ts = not_after_tsa_ns(d)
     rows = [(h.batch_seq, utc(h.first_utc_ns)[11:23], utc(h.last_utc_ns)[11:23],
              h.clock_source.name, f"± {human_duration(h.clock_uncertainty_ns)}",
              utc(nb[h.batch_seq] * 10**9) if h.batch_seq in nb else "—",
-             "—" if na is None else utc(na * 10**9) + ("" if na_checked else " (unchecked)"))
+             "—" if na is None else utc(na * 10**9) + ("" if na_checked else " (unchecked)"),
+             "—" if ts is None else utc(ts))
             for h in hs]  # fmt: skip
     batches = table(["batch", "claimed first", "claimed last", "clock", "uncertainty",
-                     "not before (beacon)", "not after (anchor)"], rows,
-                    ["", "nowrap", "nowrap", "", "nowrap", "nowrap", "nowrap"],
+                     "not before (beacon)", "not after (anchor)", "not after (TSA)"], rows,
+                    ["", "nowrap", "nowrap", "", "nowrap", "nowrap", "nowrap", "nowrap"],
                     tid="time-batches")  # fmt: skip
     gnss = ""
     if d.gnss_checks:
@@ -121,14 +125,34 @@ def section(d: ReportData) -> str:
     return head + note + facts + svg_timeline(d, nb, na) + batches + gnss
 
 
+def not_after_tsa_ns(d: ReportData) -> int | None:
+    """The earliest genTime of the tokens verified under pinned TSA certificates, only when
+    `time.tsa` passed; None otherwise (an unpinned token proves nothing here)."""
+    got = d.transcript.summary.get("not_after_tsa_ns")
+    return int(got) if _passed(d, "time.tsa") and isinstance(got, int) else None
+
+
 def _tsa(d: ReportData) -> str:
-    """The seam for a second "not after" (issue 14 §3): tokens are shown as checked only
-    when a `time.tsa` check passed; this verifier does not check them yet."""
+    """The second "not after" (issue 14 §3): each token with its TSA and time, and whether it
+    was verified against a pinned TSA certificate (`time.tsa` passed) or only listed."""
     assert d.bundle is not None
     n = len(d.bundle.timestamps)
+    if not n:
+        return "none in the bundle"
+    listed = d.transcript.summary.get("tsa") or []
+    counted = [t for t in listed if t.get("counted")]
+    at = not_after_tsa_ns(d)
+    if at is not None and counted:
+        who = ", ".join(sorted({str(t["tsa"]) for t in counted}))
+        return (f"{utc(at)} (TSA time, {len(counted)} of {n} token(s) over the checkpoint "
+                f"verified against pinned TSA certificates: {who})")  # fmt: skip
     if _passed(d, "time.tsa"):
-        return f"{n} token(s) over the checkpoint, verified against pinned TSA certificates"
-    return f"{n} token(s) in the bundle, not verified" if n else "none in the bundle"
+        return f"{n} token(s) in the bundle, none by a TSA you pinned: not counted"
+    claimed = [t["gen_time_ns"] for t in listed if isinstance(t.get("gen_time_ns"), int)]
+    when = f", claiming {utc(min(claimed))}" if claimed else ""
+    return (f"{n} token(s) in the bundle{when}, not verified"
+            + ("" if any(c.name == "time.tsa" for c in d.transcript.checks)
+               else " (no TSA certificate pinned: --trust with tsa_certs)"))  # fmt: skip
 
 
 def _clocks(hs: list[BatchHeader]) -> str:

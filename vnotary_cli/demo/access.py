@@ -80,14 +80,19 @@ def key_backup(key: ed25519.Ed25519PrivateKey, path: Path, passphrase: str) -> N
     path.chmod(0o600)
 
 
-def find_hardest_braking(config: Path, device: str, dbc: Path) -> tuple[int, float]:
+def find_hardest_braking(config: Path, device: str, dbc: Path) -> tuple[int, float, int]:
     """The time of the strongest 1-second deceleration in the stored SPEED signal (0x0B4),
-    decoded with the DBC; the collector operator's incident finder."""
+    decoded with the DBC, its deceleration, and the end of the drive (the last stored
+    batch's last record); the collector operator's incident finder."""
     settings = Settings.load(config)
 
+    end = 0
+
     async def speeds() -> tuple[list[int], list[float]]:
+        nonlocal end
         async with await open_store(settings.store_url()) as store:
             rows = await store.batches_between(device, 0, 2**62)
+        end = max((row.last_utc_ns for row in rows), default=0)
         records = [r for row in rows for r in batch.split_records_block(row.records_block)]
         view = SignalDecoder(str(dbc)).views(records, ["SPEED"])
         sig = view["signals"].get("SPEED")
@@ -105,7 +110,7 @@ def find_hardest_braking(config: Path, device: str, dbc: Path) -> tuple[int, flo
         decel = (v[i] - v[j]) / 3.6 / ((t[j] - t[i]) / SEC)  # km/h -> m/s per second
         if decel > best:
             best, at = decel, (t[i] + t[j]) // 2
-    return at, best
+    return at, best, end
 
 
 def grant_and_download(
@@ -115,6 +120,7 @@ def grant_and_download(
     vehicle: str,
     device: str,
     event_ns: int,
+    drive_end_ns: int,
     scope: Sequence[str],
     signals: Sequence[str],
     out: Path,
@@ -136,13 +142,16 @@ def grant_and_download(
     )
     note(f"registered {vehicle} with {device}; owner {owner_id[:12]}…, insurer {insurer_id[:12]}…")
 
-    window = (event_ns - HALF_WINDOW, event_ns + HALF_WINDOW)
+    # Within the drive: past its last batch, no proof could say that nothing more will come
+    # (the verifier's WINDOW_OPEN), so the insurer asks up to where the drive ended.
+    window = (event_ns - HALF_WINDOW, min(event_ns + HALF_WINDOW, drive_end_ns))
     purpose = "claim 2026-0042: braking event"
     ask = {"window_start_ns": window[0], "window_end_ns": window[1], "scope": list(scope),
            "signals": list(signals), "actions": ["read", "export"],
            "purpose": purpose}  # fmt: skip
     request = api.ok("POST", f"/v1/vehicles/{vehicle}/requests", insurer, ask)
-    note(f"insurer asked ({request['id']}): 60 s around the event, {', '.join(scope)}")
+    span = (window[1] - window[0]) / SEC
+    note(f"insurer asked ({request['id']}): {span:.0f} s around the event, {', '.join(scope)}")
 
     now = int(time.time())
     grant = g.Grant(

@@ -339,7 +339,7 @@ def finish(
 ) -> int:  # fmt: skip
     api = Api(f"http://127.0.0.1:{collector['api_port']}")
     steps.step("find the hardest braking of the drive in the decoded SPEED / BRAKE signals")
-    event_ns, decel = find_hardest_braking(collector["config"], DEVICE, data / DBC)
+    event_ns, decel, drive_end_ns = find_hardest_braking(collector["config"], DEVICE, data / DBC)
     steps.note(f"hardest braking: {decel:.2f} m/s^2 at {_utc(event_ns)}")
 
     steps.step("register the vehicle, its device, an owner and an insurer; ask, grant, download")
@@ -347,7 +347,7 @@ def finish(
     out.mkdir()
     bundle, grant_id, owner, insurer = grant_and_download(
         api, collector["operator"], w / "collector" / "collector.pub", VEHICLE, DEVICE,
-        event_ns, SCOPE, SIGNALS, out / "bundle.vnb", steps.note,
+        event_ns, drive_end_ns, SCOPE, SIGNALS, out / "bundle.vnb", steps.note,
     )  # fmt: skip
     steps.note(f"bundle: {bundle.stat().st_size:,} bytes under grant {grant_id}")
     trust = out / "trust.json"

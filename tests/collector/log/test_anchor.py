@@ -187,17 +187,18 @@ async def test_two_reorged_anchors_become_one_resend(node: Anvil, store: Store) 
         await _grow(store, 4, 1)
         await anchorer.tick(2)
         await _grow(store, 4, 3)
-        rows = await anchorer.tick(4)  # 4 is mined, so 8 goes at once with prev = 4
-        assert [(r.size, r.status) for r in rows] == [(4, "sent"), (8, "sent")]
-        assert [e[::2] for e in _events(node, backend.contract)] == [(4, 0), (8, 4)]
+        rows = await anchorer.tick(4)  # 5 is mined, so 10 goes at once with prev = 5
+        # (each checkpoint ends in its index leaf: 4 + 1, then 4 + 1 more)
+        assert [(r.size, r.status) for r in rows] == [(5, "sent"), (10, "sent")]
+        assert [e[::2] for e in _events(node, backend.contract)] == [(5, 0), (10, 5)]
         node.rpc("evm_revert", snapshot)  # both blocks gone: the head is empty again
         node.mine(1)
         rows = await anchorer.tick(5)
-        assert [(r.size, r.status) for r in rows] == [(4, "superseded"), (8, "sent")]
+        assert [(r.size, r.status) for r in rows] == [(5, "superseded"), (10, "sent")]
         assert rows[1].prev_root == bytes(32) and rows[1].attempts == 2
         node.mine(3)
         await anchorer.tick(6)
-        assert [e[::2] for e in _events(node, backend.contract)] == [(8, 0)]
+        assert [e[::2] for e in _events(node, backend.contract)] == [(10, 0)]
     finally:
         await backend.close()
 
@@ -225,6 +226,6 @@ async def test_a_send_lost_before_it_was_recorded_is_found_not_repeated(
         node.mine(3)
         (row,) = await anchorer.tick(4)
         assert row.status == "final" and row.tx_hash == lost
-        assert [e[::2] for e in _events(node, backend.contract)] == [(6, 0)]
+        assert [e[::2] for e in _events(node, backend.contract)] == [(cp.size, 0)]  # 6 + 1
     finally:
         await backend.close()

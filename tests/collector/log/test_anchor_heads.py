@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchorer, CompetingHead
 from collector.log.anchor_evm import EvmAnchor, deploy
-from collector.log.checkpoints import checkpoint_now
+from collector.log.checkpoints import CheckpointSigner, checkpoint_now
 from collector.log.leaves import batch_leaf
 from collector.service import Collector
 from collector.settings import AnchorSettings, Settings
@@ -133,14 +133,15 @@ async def test_a_competing_head_is_alarmed_and_never_overwritten(
     try:
         leaves = [batch_leaf(hashlib.sha256(b"more" + bytes([i])).digest()) for i in range(3)]
         await ours.append_leaves(leaves, 2)
-        await checkpoint_now(ours, SIGNER, ORIGIN, 2)  # ours is now ahead: 7 > 4
+        # ours is now ahead: 9 > 5 (each checkpoint ends in its index leaf: 4 + 1, 3 + 1)
+        await checkpoint_now(ours, SIGNER, ORIGIN, 2)
         with caplog.at_level(logging.CRITICAL), pytest.raises(CompetingHead) as err:
             await anchorer.tick(3)
         assert err.value.reason == Reason.NOT_APPEND_ONLY
-        assert head.root.hex() in caplog.text and (await ours.log_root(4)).hex() in caplog.text
+        assert head.root.hex() in caplog.text and (await ours.log_root(5)).hex() in caplog.text
         with pytest.raises(CompetingHead):  # stays stopped: no second look, no send
             await anchorer.tick(4)
-        assert [(r.size, r.status) for r in await ours.anchors()] == [(7, "queued")]
+        assert [(r.size, r.status) for r in await ours.anchors()] == [(9, "queued")]
         assert await backend.anchored() == head
     finally:
         await backend.close()
@@ -162,7 +163,8 @@ async def test_a_head_beyond_our_log_is_competing(node: Anvil, tmp_path: Path) -
         await live.append_leaves([batch_leaf(bytes(32))], 3)
         await checkpoint_now(live, SIGNER, ORIGIN, 3)
         rows = await Anchorer(live, backend).tick(4)
-        assert [(r.size, r.prev_root) for r in rows][-1] == (7, await live.log_root(6))
+        # 6 + 1 (index leaf) anchored; then 1 + 1 more
+        assert [(r.size, r.prev_root) for r in rows][-1] == (9, await live.log_root(7))
     finally:
         await backend.close()
         await first.backend.close()
@@ -185,7 +187,8 @@ async def test_the_collector_stops_anchoring_and_reports_it(
     settings = Settings(
         store="sqlite:///unused.db", key_file="unused.key", origin=ORIGIN, anchor=anchor
     )
-    c = Collector(settings, ours, Ingestor(ours, cose.Signer.from_key(LOG_KEY)))
+    c = Collector(settings, ours, Ingestor(ours, cose.Signer.from_key(LOG_KEY)),
+                  CheckpointSigner(ours, SIGNER, ORIGIN, None))  # fmt: skip
     c.anchorer = Anchorer(ours, backend, confirmations=1)
     try:
         assert c.alarms() == []
