@@ -38,7 +38,9 @@ MAX_PROOF_SPAN = core.MAX_TREE_SIZE
 """Tree sizes asked of the API are checked against the log itself."""
 
 INGEST_QUEUE = 256
-"""Messages waiting for the single ingest task: back-pressure the MQTT thread beyond this."""
+"""Messages waiting for the single ingest task: the collector's MQTT Receive Maximum (the
+broker sends no more unacknowledged QoS 1 batches; paho's thread never waits), and the
+bound beyond which QoS 0 batches are dropped (the agent re-sends them)."""
 
 GROUP_MAX_BATCHES = 64
 """Messages committed in one transaction (group commit): what is already queued when the
@@ -47,6 +49,12 @@ verification, the worst added latency of a receipt under full load."""
 
 GROUP_MAX_BYTES = 32 * 1024 * 1024
 """Payload bytes per group: bounds the memory a group holds (4 maximal 8 MiB batches)."""
+
+GROUP_GAP_GRACE_S = 10.0
+"""In a shared group consecutive batches of one device go to different collectors and may
+commit out of order (milliseconds apart); an agent re-sends a batch whose receipt is late
+after its receipt timeout. A hole filled within this grace is no gap (no record): one that
+outlives it is, as data is then missing."""
 
 DEFAULT_ANCHOR_INTERVAL_S = 60.0
 DEFAULT_CHECKPOINT_INTERVAL_S = 1.0

@@ -52,7 +52,9 @@ class Collector:
             clients = settings.witness_clients()
             for client in clients:
                 stack.push_async_callback(client.close)
-            ingestor = Ingestor(store, settings.receipt_signer(), settings.time.tolerance())
+            ingestor = Ingestor(
+                store, settings.receipt_signer(), settings.time.tolerance(), settings.gap_grace_ns()
+            )
             c = cls(settings, store, ingestor, settings.checkpoint_signer(store, clients))
             state = c.signer.state.load() if c.signer.state is not None else None
             if state is not None and state.halt is not None:
@@ -95,6 +97,8 @@ class Collector:
             try:
                 if await self.store.lead():  # one signer per shared store
                     await self.checkpoint()
+                    if self.ingestor.gap_grace_ns > 0:  # holes that outlived it: gaps
+                        await self.store.confirm_gaps(time.time_ns() - self.ingestor.gap_grace_ns)
             except Unreachable as exc:
                 log.warning("checkpoint skipped: %s", exc)
             await asyncio.sleep(self.settings.checkpoint_interval_s)

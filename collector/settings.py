@@ -5,6 +5,8 @@ store_password_file = "db.password"  # optional; or VNOTARY_STORE_PASSWORD, or a
 key_file = "collector.key"        # Ed25519 PEM: signs receipts and checkpoints
 origin = "collector.example/vnotary/log"            # checkpoint origin line
 checkpoint_interval_s = 1.0
+gap_grace_s = 10.0                # a hole is a gap once it outlived this (default: 0 alone,
+                                  # 10 in a shared group; docs/collector.md § Gaps)
 signer_state = "collector.key.signer-state.json"  # the signer guard's memory (default: beside
                                   # key_file; docs/collector.md § Signer guard)
 witness_quorum = 2                # cosignatures a checkpoint needs before it is published
@@ -222,6 +224,9 @@ class Settings(_Table):
     witness_timeout_s: Seconds = 5.0
     signer_state: str | None = None
     time: TimeSettings = TimeSettings()
+    # A hole in a device's batch_seq is a gap only once it outlived this (docs/collector.md
+    # § Gaps). Unset: 0 for a lone collector, limits.GROUP_GAP_GRACE_S in a shared group.
+    gap_grace_s: float | None = Field(default=None, ge=0, le=86_400)
     tsa: tuple[TsaSettings, ...] = ()
 
     resolve_paths = field_validator("key_file", "store_password_file", "signer_state")(_rel)
@@ -295,6 +300,13 @@ class Settings(_Table):
         user, _, host = parts.netloc.rpartition("@")
         netloc = f"{user}:{quote(password, safe='')}@{host}"
         return urlunsplit(parts._replace(netloc=netloc))
+
+    def gap_grace_ns(self) -> int:
+        grace = self.gap_grace_s
+        if grace is None:
+            grouped = self.mqtt is not None and self.mqtt.shared_group is not None
+            grace = limits.GROUP_GAP_GRACE_S if grouped else 0.0
+        return int(grace * 1e9)
 
     def signing_key(self) -> ed25519.Ed25519PrivateKey:
         key = serialization.load_pem_private_key(read_private(self.key_file), None)

@@ -6,8 +6,16 @@ transaction. The broker's PUBACKs for a group are sent only after that transacti
 committed and the group's receipts are published, so a collector killed at any instant
 loses nothing: the broker redelivers, and the store's idempotence turns the redelivery into
 a REPLAY + same receipt.
-The session is persistent (clean_start off, session expiry) so batches published while the
-collector is down wait in the broker.
+Alone (no shared_group) the session is persistent (clean_start off, session expiry) so
+batches published while the collector is down wait in the broker. In a shared group the
+session is not (clean start, session expiry 0): a dead member's session would keep its share
+of the group's batches until that client id came back, and the survivors are there to take
+them; the agent's receipt timeout and re-send is what makes delivery reliable. A member
+whose store is unreachable leaves the group (unsubscribes) until the store answers again.
+
+Flow control is the broker's: the CONNECT's Receive Maximum (limits.INGEST_QUEUE) bounds the
+unacknowledged QoS 1 messages it sends us, so paho's network thread never waits for the
+ingest task (it must keep reading the PUBACKs of our receipts).
 """
 
 from __future__ import annotations
@@ -15,6 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -45,9 +56,22 @@ class MqttSettings(BaseModel):
     ca_cert: str
     cert: str
     key: str
-    client_id: str = Field(default="collector", min_length=1, max_length=64)
+    # Unset: "collector" alone (its persistent session keeps the name), and one id per
+    # process in a shared group (instance_client_id): copies of one file never share an id.
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
     # "collectors" -> $share/collectors/vn/v1/dev/+/batch (MQTT v5 §4.8.2)
     shared_group: str | None = Field(default=None, pattern=r"^[^/#+]+$")
+
+    def instance_client_id(self) -> str:
+        """The client id to connect with. A group member keeps no session, so its default
+        need not survive a restart: collector-<hostname>-<pid>, unique per process (two
+        connections with one id knock each other off the broker)."""
+        if self.client_id is not None:
+            return self.client_id
+        if self.shared_group is None:
+            return "collector"
+        host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:40] or "host"
+        return f"collector-{host}-{os.getpid()}"
 
     @property
     def subscription(self) -> str:
@@ -60,6 +84,7 @@ class _Message:
     payload: bytes
     mid: int
     qos: int
+    connection: int  # which connection brought it: a mid is only valid on its own session
 
 
 class MqttIngest:
@@ -69,13 +94,19 @@ class MqttIngest:
         self.settings = settings
         self.ingestor = ingestor
         self.outcomes: asyncio.Queue[Outcome] | None = None  # for observers (tests, metrics)
-        self._queue: asyncio.Queue[_Message] = asyncio.Queue(limits.INGEST_QUEUE)
+        # Unbounded: the broker's in-flight window bounds the QoS 1 messages (Receive
+        # Maximum); QoS 0 ones beyond limits.INGEST_QUEUE are dropped (nothing to redeliver
+        # them but the agent, which re-sends what has no receipt).
+        self._queue: asyncio.Queue[_Message] = asyncio.Queue()
+        self._persistent = settings.shared_group is None  # a group member keeps no session
+        self._connection = 0  # counts CONNACKs (paho's thread writes, the loop reads)
+        self._left = False  # out of the group while the store is unreachable
         self._loop = asyncio.get_running_loop()
         self._connected = asyncio.Event()
         self._acks: dict[int, asyncio.Future[None]] = {}  # receipt mid -> broker's PUBACK
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
+            client_id=settings.instance_client_id(),
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
@@ -90,7 +121,9 @@ class MqttIngest:
 
     async def __aenter__(self) -> MqttIngest:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        if self._persistent:
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.ReceiveMaximum = limits.INGEST_QUEUE
         try:
             await asyncio.to_thread(
                 self.client.connect,
@@ -99,7 +132,7 @@ class MqttIngest:
                 30,
                 "",
                 0,
-                False,
+                not self._persistent,  # clean_start: every (re)connection of a group member
                 props,
             )
         except OSError as exc:
@@ -122,7 +155,9 @@ class MqttIngest:
 
     def _on_connect(self, c: mqtt.Client, u: Any, flags: Any, rc: Any, props: Any) -> None:
         if not rc.is_failure:
-            c.subscribe(self.settings.subscription, qos=1)  # ready at its SUBACK
+            self._connection += 1
+            if not self._left:
+                c.subscribe(self.settings.subscription, qos=1)  # ready at its SUBACK
         else:
             log.warning("broker refused the collector: %s", rc)
 
@@ -149,11 +184,15 @@ class MqttIngest:
             if msg.qos > 0:
                 c.ack(msg.mid, msg.qos)
             return
-        m = _Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
-        # Blocks paho's thread when the ingest task is behind: back-pressure to the broker.
-        fut = asyncio.run_coroutine_threadsafe(self._queue.put(m), self._loop)
-        with contextlib.suppress(Exception):
-            fut.result()
+        m = _Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self._connection)
+        # Never blocks paho's thread (it reads the PUBACKs our receipts wait for).
+        self._loop.call_soon_threadsafe(self._enqueue, m)
+
+    def _enqueue(self, m: _Message) -> None:
+        if m.qos == 0 and self._queue.qsize() >= limits.INGEST_QUEUE:
+            log.warning("ingest queue full: QoS 0 message on %s dropped", m.topic[:80])
+            return
+        self._queue.put_nowait(m)
 
     # the ingest task ------------------------------------------------------------------
 
@@ -167,7 +206,9 @@ class MqttIngest:
             outcomes = await self._ingest_until_done(group)
             await self._publish_receipts(outcomes)
             for msg in group:  # committed and answered: the broker may forget them
-                if msg.qos > 0:
+                # After a clean start the broker forgot the old session's mids (and may
+                # reuse them): acknowledge only on the session the message came on.
+                if msg.qos > 0 and (self._persistent or msg.connection == self._connection):
                     self.client.ack(msg.mid, msg.qos)
             if self.outcomes is not None:
                 for outcome in outcomes:
@@ -210,15 +251,36 @@ class MqttIngest:
                 f.cancel()
 
     async def _ingest_until_done(self, group: list[_Message]) -> list[Outcome]:
+        """Retry with backoff while the store is unreachable (it reconnects); a group member
+        leaves the group meanwhile so the broker routes new batches to the others."""
         delay = 0.1
         messages = [(m.topic, m.payload) for m in group]
         while True:
             try:
-                return await self.ingestor.ingest_group(messages, time.time_ns())
+                outcomes = await self.ingestor.ingest_group(messages, time.time_ns())
             except Unreachable as exc:  # the database: keep the messages, retry
                 log.warning("store unreachable, retrying in %.1fs: %s", delay, exc)
+                self._leave()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+                continue
+            self._rejoin()
+            return outcomes
+
+    def _leave(self) -> None:
+        if self._persistent or self._left:
+            return  # alone, the persistent session keeps the batches for us
+        self._left = True
+        log.warning(
+            "leaving the shared group %r until the store answers", self.settings.shared_group
+        )
+        self.client.unsubscribe(self.settings.subscription)
+
+    def _rejoin(self) -> None:
+        if self._left:
+            self._left = False
+            log.info("store reachable again: rejoining the shared group")
+            self.client.subscribe(self.settings.subscription, qos=1)
 
 
 @contextlib.asynccontextmanager

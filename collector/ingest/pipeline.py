@@ -110,10 +110,14 @@ class Ingestor:
         store: Store,
         signer: cose.Signer,
         times: timecheck.TimeTolerance | None = None,
+        gap_grace_ns: int = 0,
     ) -> None:
         self.store = store
         self.signer = signer
         self.times = times or timecheck.TimeTolerance()
+        # > 0: a hole is pending until it outlives this (Store.confirm_gaps), so batches of a
+        # device reordered across collectors open no gap record (docs/collector.md § Gaps)
+        self.gap_grace_ns = gap_grace_ns
         self._beacon: tuple[int, Beacon | None] = (-(1 << 63), None)  # (read at, beacon)
 
     async def ingest(self, topic: str, payload: bytes, now_ns: int) -> Outcome:
@@ -132,7 +136,7 @@ class Ingestor:
             if item.error is None:
                 self._verify(item, keys.get(item.device or "", []))
         wanted = [(i.header.device_id, i.header.batch_seq) for i in items if i.sealed and i.header]
-        async with self.store.ingest_group(now_ns) as group:
+        async with self.store.ingest_group(now_ns, self.gap_grace_ns > 0) as group:
             await group.prefetch(wanted)
             done = [await self._commit(group, item, now_ns) for item in items]
         beacon = await self._latest_beacon(now_ns)

@@ -369,12 +369,15 @@ class Store(abc.ABC):
             return await group.chain_context(device_id, seq)
 
     @asynccontextmanager
-    async def ingest_group(self, now_ns: int) -> AsyncIterator[IngestGroup]:
+    async def ingest_group(
+        self, now_ns: int, pending_gaps: bool = False
+    ) -> AsyncIterator[IngestGroup]:
         """One transaction for a group of verified batches and rejected inputs (group
         commit): everything in it is durable at once, or, on any error or a crash, none of
-        it is. Serialised with every other log append by the log's row lock."""
+        it is. Serialised with every other log append by the log's row lock. With
+        `pending_gaps` a new hole is recorded pending (`confirm_gaps` makes it a gap)."""
         async with self.transaction() as tx:
-            group = IngestGroup(self, tx, await self._lock_log(tx), now_ns)
+            group = IngestGroup(self, tx, await self._lock_log(tx), now_ns, pending_gaps)
             yield group
             await group.flush()
         self.frontier = group.frontier
@@ -388,8 +391,26 @@ class Store(abc.ABC):
             index = await g.add_batch(b, compress(b.records_block))
         return index
 
+    async def confirm_gaps(self, opened_before_ns: int) -> int:
+        """Make the pending holes opened before this time gaps (they outlived the grace:
+        data is missing); return how many. A gap keeps the time its hole was opened."""
+        async with self.transaction() as tx:
+            # The log's row lock serialises this with every ingest group, which may be
+            # deleting or splitting one of these holes.
+            await tx.one(self._lock_meta_sql)
+            rows = await tx.all(
+                "SELECT COUNT(*) FROM gaps WHERE pending = 1 AND opened_utc_ns < ?",
+                (opened_before_ns,),
+            )
+            await tx.exec(
+                "UPDATE gaps SET pending = 0 WHERE pending = 1 AND opened_utc_ns < ?",
+                (opened_before_ns,),
+            )
+        return int(rows[0][0]) if rows else 0
+
     async def gaps(self, device_id: str, open_only: bool = True) -> list[Gap]:
-        cond = " AND closed_utc_ns IS NULL" if open_only else ""
+        """The device's gaps (never the pending holes, which are not gaps yet)."""
+        cond = " AND pending = 0" + (" AND closed_utc_ns IS NULL" if open_only else "")
         async with self.transaction() as tx:
             rows = await tx.all(
                 f"SELECT {_GAP_COLS} FROM gaps WHERE device_id = ?{cond} ORDER BY first_seq",  # noqa: S608
@@ -726,8 +747,11 @@ class IngestGroup:
     by one executemany each in `flush`, just before the commit.
     """
 
-    def __init__(self, store: Store, tx: Tx, frontier: tlog.Frontier, now_ns: int) -> None:
+    def __init__(
+        self, store: Store, tx: Tx, frontier: tlog.Frontier, now_ns: int, pending_gaps: bool = False
+    ) -> None:
         self._store, self._tx, self.frontier, self._now = store, tx, frontier, now_ns
+        self._pending = 1 if pending_gaps else 0
         # (device, seq) -> (header hash, prev hash, log index, first utc, last utc)
         self._known: dict[tuple[str, int], tuple[bytes, bytes, int, int, int]] = {}
         self._fetched: set[tuple[str, int]] = set()
@@ -898,28 +922,36 @@ class IngestGroup:
         expected = 0 if max_seq is None else max_seq + 1
         if seq > expected:
             await tx.exec(
-                "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns) "
-                "VALUES (?, ?, ?, ?)",
-                (device_id, expected, seq - 1, now),
+                "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns, pending) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (device_id, expected, seq - 1, now, self._pending),
             )
             return
         if seq == expected:
             return
         row = await tx.one(
-            "SELECT first_seq, last_seq, opened_utc_ns FROM gaps WHERE device_id = ? AND "
-            "closed_utc_ns IS NULL AND first_seq <= ? AND last_seq >= ?",
+            "SELECT first_seq, last_seq, opened_utc_ns, pending FROM gaps WHERE device_id = ? "
+            "AND closed_utc_ns IS NULL AND first_seq <= ? AND last_seq >= ?",
             (device_id, seq, seq),
         )
         if row is None:
             return
-        first, last, opened = int(row[0]), int(row[1]), int(row[2])
-        await tx.exec(
-            "UPDATE gaps SET closed_utc_ns = ? WHERE device_id = ? AND first_seq = ? "
-            "AND closed_utc_ns IS NULL",
-            (now, device_id, first),
-        )
+        first, last, opened, pending = int(row[0]), int(row[1]), int(row[2]), int(row[3])
+        if pending:  # a hole filled within the grace was never a gap: no record of it
+            await tx.exec(
+                "DELETE FROM gaps WHERE device_id = ? AND first_seq = ? AND pending = 1 "
+                "AND closed_utc_ns IS NULL",
+                (device_id, first),
+            )
+        else:
+            await tx.exec(
+                "UPDATE gaps SET closed_utc_ns = ? WHERE device_id = ? AND first_seq = ? "
+                "AND closed_utc_ns IS NULL",
+                (now, device_id, first),
+            )
         rest = [(first, seq - 1), (seq + 1, last)]
         await tx.many(
-            "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns) VALUES (?, ?, ?, ?)",
-            [(device_id, a, z, opened) for a, z in rest if a <= z],
+            "INSERT INTO gaps (device_id, first_seq, last_seq, opened_utc_ns, pending) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(device_id, a, z, opened, pending) for a, z in rest if a <= z],
         )

@@ -1,8 +1,15 @@
-"""PostgreSQL backend (scale-out): psycopg 3 async, one connection, row lock on the log."""
+"""PostgreSQL backend (scale-out): psycopg 3 async, one connection, row lock on the log.
+
+A lost connection (server restart, pg_terminate_backend, network) is replaced at the next
+transaction: each attempt that fails raises Unreachable, and the callers retry with backoff
+(collector/ingest/mqtt.py, the service's loops). The new session does not hold the leader
+lock: leadership is taken again, or by another process, through `lead()`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +21,8 @@ from collector.store import schema
 from collector.store.base import Row, Store, Tx
 from notary_core.errors import Unreachable
 
+CONNECT_TIMEOUT_S = 5
+log = logging.getLogger(__name__)
 MIGRATION_LOCK = 7236
 LEADER_LOCK = 7237
 """Session-level advisory lock held by the leader (checkpoints, anchoring) for as long as
@@ -45,26 +54,42 @@ class PostgresStore(Store):
     # log appends, and each process reloads its frontier if another one appended.
     _lock_meta_sql = "SELECT size FROM tlog_meta WHERE id = 1 FOR UPDATE"
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], dsn: str = "") -> None:
         self._conn = conn
+        self._dsn = dsn
         self._lock = asyncio.Lock()  # tasks share the connection: one transaction at a time
         self._leader = False
         self.frontier = tlog.Frontier()
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresStore:
+        conn = await cls._connect(dsn)
         try:
-            conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise Unreachable(f"PostgreSQL: {exc}") from None
-        try:
-            store = cls(conn)
+            store = cls(conn, dsn)
             await store._migrate()
             await store.init_frontier()
         except BaseException:
             await conn.close()
             raise
         return store
+
+    @staticmethod
+    async def _connect(dsn: str) -> psycopg.AsyncConnection[Any]:
+        try:
+            return await psycopg.AsyncConnection.connect(
+                dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+            )
+        except psycopg.OperationalError as exc:
+            raise Unreachable(f"PostgreSQL: {exc}") from None
+
+    async def _reconnect(self) -> None:
+        """Replace a lost connection (under self._lock). Its session's advisory lock died
+        with it: this process is no longer the leader until `lead()` wins again."""
+        self._leader = False
+        conn = await self._connect(self._dsn)
+        await self._conn.close()
+        self._conn = conn
+        log.info("PostgreSQL: reconnected")
 
     async def _migrate(self) -> None:
         async with self.transaction() as tx:
@@ -83,9 +108,14 @@ class PostgresStore(Store):
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Tx]:
         try:
-            async with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-                yield _PgTx(cur)
+            async with self._lock:
+                if self._conn.closed:  # lost (broken) earlier: a new session first
+                    await self._reconnect()
+                async with self._conn.transaction(), self._conn.cursor() as cur:
+                    yield _PgTx(cur)
         except psycopg.OperationalError as exc:
+            if self._conn.closed:
+                self._leader = False  # the session and its advisory lock are gone
             raise Unreachable(f"PostgreSQL: {exc}") from None
 
     def transaction(self) -> Any:

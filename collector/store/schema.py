@@ -98,7 +98,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE timestamps (size {BIG} NOT NULL, tsa TEXT NOT NULL, token {BLOB} NOT NULL,
         gen_time_ns {BIG} NOT NULL, received_utc_ns {BIG} NOT NULL, PRIMARY KEY (size, tsa));
     """,
-    # 7: quarantine quotas (collector/limits.py QUARANTINE_*_PER_DAY): per source and UTC
+    # 7: holes not yet gaps (docs/collector.md § Gaps): with a gap grace (several collectors,
+    # where consecutive batches of a device arrive out of order), a hole is kept pending and
+    # is a gap only if it outlives the grace; filled before, it leaves no record
+    """
+    ALTER TABLE gaps ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX gaps_pending ON gaps (pending, opened_utc_ns);
+    """,
+    # 8: quarantine quotas (collector/limits.py QUARANTINE_*_PER_DAY): per source and UTC
     # day, what was kept as rows and what was only counted past the quota
     """
     CREATE TABLE quarantine_quota (source TEXT NOT NULL, day {BIG} NOT NULL,

@@ -67,8 +67,13 @@ def free_port() -> int:
 class MosquittoBroker:
     """One mosquitto process on 127.0.0.1 with the fleet's mTLS listener and ACL."""
 
-    def __init__(self, directory: Path, ca: FleetCA | None = None) -> None:
+    def __init__(
+        self, directory: Path, ca: FleetCA | None = None, collectors: tuple[str, ...] = ()
+    ) -> None:
+        """`collectors`: more collector CNs than `collector` (several collectors: the broker
+        makes each client's id its CN, so each needs its own certificate and ACL block)."""
         self.directory = directory
+        self.collectors = collectors
         directory.mkdir(parents=True, exist_ok=True)
         self.ca = ca or FleetCA.create(directory / "pki")
         self._server = self.ca.server()
@@ -98,9 +103,21 @@ class MosquittoBroker:
             cafile=str(self.ca.ca_cert),
             certfile=str(self._server.cert),
             keyfile=str(self._server.key),
-            acl_file=str(ACL_FILE),
+            acl_file=str(self._acl()),
         )
         self.conf_path.write_text(conf)
+
+    def _acl(self) -> Path:
+        """The shipped ACL, with the `user collector` block repeated for each extra CN (as
+        docs/collector.md § Several collectors tells an operator to do)."""
+        if not self.collectors:
+            return ACL_FILE
+        text = ACL_FILE.read_text()
+        block = text[text.index("user collector\n") :].split("\n\n")[0].rstrip("\n")
+        extra = [block.replace("user collector", f"user {cn}", 1) for cn in self.collectors]
+        path = self.directory / "acl.conf"
+        path.write_text(text.rstrip("\n") + "\n\n" + "\n\n".join(extra) + "\n")
+        return path
 
     @property
     def running(self) -> bool:
@@ -173,16 +190,20 @@ class MosquittoBroker:
         self.stop()
 
 
-def start_broker(directory: Path, ca: FleetCA | None = None) -> MosquittoBroker:
+def start_broker(
+    directory: Path, ca: FleetCA | None = None, collectors: tuple[str, ...] = ()
+) -> MosquittoBroker:
     """A started broker in `directory` (e.g. pytest's tmp_path); call `.close()` when done."""
-    broker = MosquittoBroker(directory / "broker", ca)
+    broker = MosquittoBroker(directory / "broker", ca, collectors)
     broker.start()
     return broker
 
 
 @contextmanager
-def running_broker(directory: Path, ca: FleetCA | None = None) -> Iterator[MosquittoBroker]:
-    broker = start_broker(directory, ca)
+def running_broker(
+    directory: Path, ca: FleetCA | None = None, collectors: tuple[str, ...] = ()
+) -> Iterator[MosquittoBroker]:
+    broker = start_broker(directory, ca, collectors)
     try:
         yield broker
     finally:

@@ -136,6 +136,11 @@ def test_compose_collector_settings_load() -> None:
     s = Settings.load(COMPOSE / "collector.toml")
     assert s.store.startswith("postgresql://") and s.mqtt is not None and s.anchor is not None
     assert s.mqtt.host == "mosquitto" and s.anchor.rpc_url == "http://anvil:8545"
+    # Scale-out (docs/collector.md § Several collectors): replicas of this one file are
+    # distinct group members, and the signer state is on the writable data volume.
+    assert s.mqtt.shared_group is not None and s.mqtt.client_id is None
+    assert s.mqtt.instance_client_id().startswith("collector-")
+    assert s.signer_state_path().parent == Path("/var/lib/vnotary")
 
 
 def test_docs_cover_the_three_jobs() -> None:

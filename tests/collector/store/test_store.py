@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -63,6 +64,38 @@ async def test_gaps_open_split_and_close(store: Store) -> None:
         await store.commit_batch(_row("d", seq))
     assert await store.gaps("d") == []
     assert len(await store.gaps("d", open_only=False)) == 4
+
+
+async def _pending_commit(store: Store, device: str, seq: int, now_ns: int) -> None:
+    async with store.ingest_group(now_ns, pending_gaps=True) as g:
+        await g.add_batch(replace(_row(device, seq), received_utc_ns=now_ns), b"z")
+
+
+async def test_a_hole_filled_within_the_grace_leaves_no_gap_record(store: Store) -> None:
+    """Several collectors (docs/collector.md § Gaps): batches 1 and 2 committed after 3 by
+    another collector are a reorder, not missing data."""
+    for seq in (0, 3, 1, 2):
+        await _pending_commit(store, "d", seq, 100 + seq)
+    assert await store.gaps("d", open_only=False) == []
+    assert await store.confirm_gaps(10**6) == 0
+    assert await store.gaps("d", open_only=False) == []
+
+
+async def test_a_hole_that_outlives_the_grace_is_a_gap(store: Store) -> None:
+    await _pending_commit(store, "d", 0, 100)
+    await _pending_commit(store, "d", 5, 200)  # holes 1..4, pending
+    await _pending_commit(store, "d", 2, 300)  # split: 1..1 and 3..4, still pending
+    assert await store.gaps("d", open_only=False) == []
+    assert await store.confirm_gaps(200) == 0  # opened at 200: not before it
+    assert await store.confirm_gaps(201) == 2
+    assert [(g.first_seq, g.last_seq, g.opened_utc_ns) for g in await store.gaps("d")] == [
+        (1, 1, 200),
+        (3, 4, 200),
+    ]
+    await _pending_commit(store, "d", 3, 400)  # late: the gap is closed and split, recorded
+    assert [(g.first_seq, g.last_seq) for g in await store.gaps("d")] == [(1, 1), (4, 4)]
+    closed = [g for g in await store.gaps("d", open_only=False) if g.closed_utc_ns is not None]
+    assert [(g.first_seq, g.last_seq, g.closed_utc_ns) for g in closed] == [(3, 4, 400)]
 
 
 async def test_log_matches_the_core_tree_and_proves(store: Store) -> None:
