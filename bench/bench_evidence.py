@@ -22,7 +22,19 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from notary_core import batch, bundle, cbor, checkpoint, cose, grant, header, heads, logleaf, merkle
+from notary_core import (
+    batch,
+    bundle,
+    cbor,
+    checkpoint,
+    cose,
+    grant,
+    header,
+    heads,
+    logleaf,
+    merkle,
+    witness,
+)
 from notary_core import evidence as evidence_mod
 from notary_core import records as r
 from notary_core.evidence import Trust, Verdict, verify_bundle
@@ -31,6 +43,17 @@ SEC = 1_000_000_000
 DATA = Path(__file__).resolve().parents[1] / "data"
 TRACE = DATA / "can" / "comma2k19_toyota_rav4_seg40_reconstructed.log.gz"
 ORIGIN = "bench.example/log"
+# A checkpoint is trusted offline through a witness quorum (§7.2): the bench's one witness.
+WITNESS = witness.WitnessSigner("witness.bench.example/w1", ed25519.Ed25519PrivateKey.generate())
+
+
+def _witnessed(note: bytes, cp: checkpoint.Checkpoint, now: int) -> bytes:
+    return witness.add_signatures(note, [WITNESS.cosign(cp.body(), now)])
+
+
+def _trust(log_vkey: str, spki: bytes) -> Trust:
+    return Trust(frozenset({log_vkey}), frozenset({spki}),
+                 witnesses=frozenset({WITNESS.verifier.vkey}), witness_quorum=1)  # fmt: skip
 
 
 def rav4(seconds: int) -> list[bytes]:
@@ -144,12 +167,13 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
         device_key=device.public.spki(), device_events=(entry(0),),
         vehicle_events=(entry(1), entry(2)), grants=(token,),
         grant_events=(entry(len(leaves) - 1),), batches=tuple(evidence),
-        checkpoint=checkpoint.sign_checkpoint(cp, [log_key]), anchor=ref)  # fmt: skip
+        checkpoint=_witnessed(checkpoint.sign_checkpoint(cp, [log_key]), cp, now),
+        anchor=ref)  # fmt: skip
     data = b.sign(collector)
     build_s = time.perf_counter() - t
     disclosed_n = sum(len(x.disclosed) for x in evidence)
     multiproof_bytes = sum(32 * len(x.multiproof) for x in evidence)
-    trust = Trust(frozenset({log_key.verifier.vkey}), frozenset({collector.public.spki()}))
+    trust = _trust(log_key.verifier.vkey, collector.public.spki())
     t = time.perf_counter()
     transcript = verify_bundle(data, trust)
     verify_s = time.perf_counter() - t
@@ -247,7 +271,8 @@ def _v2(
         collector_key=k.collector.public.spki(),
         request=bundle.Request("veh", "dev", window[0], window[1], scope, "bench", g.sub, None),
         device_key=b"", device_events=(), vehicle_events=(), grants=(k.token,), grant_events=(),
-        batches=tuple(evidence), checkpoint=checkpoint.sign_checkpoint(cp, [k.log_key]),
+        batches=tuple(evidence),
+        checkpoint=_witnessed(checkpoint.sign_checkpoint(cp, [k.log_key]), cp, now),
         anchor=bundle.AnchorRef(31337, bytes(20), bytes(32), 1, bytes(32), cp.size, cp.root, 0),
         version=2, device_chain=(leaves[0], leaves[1]), rule_chain=(leaves[1], leaves[2],
                                                                    leaves[-2]),
@@ -256,7 +281,7 @@ def _v2(
     )  # fmt: skip
     data = b.sign(k.collector)
     build_s = time.perf_counter() - t
-    trust = Trust(frozenset({k.log_key.verifier.vkey}), frozenset({k.collector.public.spki()}))
+    trust = _trust(k.log_key.verifier.vkey, k.collector.public.spki())
     t = time.perf_counter()
     transcript = verify_bundle(data, trust)
     verify_s = time.perf_counter() - t
