@@ -4,6 +4,8 @@ checkpoints are signed, anchors land and alarms open."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 
@@ -12,15 +14,20 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.api.app import create_app
+from collector.api.metrics import render
 from collector.ingest.pipeline import Ingestor
 from collector.settings import Settings, write_key
 from collector.store.base import AnchorRow
+from collector.store.figures import Figures
 from collector.store.open import open_store
 from collector.store.witnessed import WitnessedStore
+from edge_agent.metrics_http import AgentMetrics, Snapshot
+from notary_core.header import StreamCounters
 from tests.collector.fleet import T0, Device
 
 pytestmark = pytest.mark.anyio
 NOW = T0 + 10**12
+REPO = Path(__file__).resolve().parents[2]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -101,3 +108,28 @@ async def test_metrics_follow_ingest_checkpoints_anchors_and_alarms(
         assert later[("vnotary_anchor_lag_leaves", ())] == 0
         assert later[("vnotary_alarms_open", (("kind", "REWRITE"),))] == 1
         assert (await c.get("/readyz")).status_code == 503  # the same alarm, the same store
+
+
+def test_the_dashboard_and_the_docs_name_only_metrics_that_exist() -> None:
+    """Every vnotary_* name in deploy/grafana/vnotary.json, docs/collector.md § Metrics and
+    edge_agent/README.md § Metrics is one the collector or the agent exports, and every
+    exported one is documented."""
+    full = Figures(1, 1, {"MALFORMED": 1}, 0, 0, 1, 1, 1, 1, {"final": 1}, {"REWRITE": 1},
+                   {"w": 1}, {"d": 1})  # fmt: skip
+    collector = {
+        s.name
+        for fam in text_string_to_metric_families(render(full, 2).decode())
+        for s in fam.samples
+    }
+    agent_metrics = AgentMetrics()
+    agent_metrics.snapshot = Snapshot(counters={"can0": StreamCounters()})
+    agent = {s.name for fam in agent_metrics.collect() for s in fam.samples}
+    exported = collector | agent
+    dashboard = json.loads((REPO / "deploy/grafana/vnotary.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    assert set(re.findall(r"vnotary_\w+", exprs)) <= exported
+    documented: set[str] = set()
+    for doc in ("docs/collector.md", "edge_agent/README.md"):
+        text = (REPO / doc).read_text().split("## Metrics", 1)[1].split("\n## ", 1)[0]
+        documented |= set(re.findall(r"vnotary_\w+", text))
+    assert documented == exported
