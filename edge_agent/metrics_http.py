@@ -52,10 +52,7 @@ class AgentMetrics(Collector):
         self.snapshot = Snapshot()  # replaced whole by the main thread (atomic assignment)
 
     def collect(self) -> Iterable[Metric]:
-        s, now = self.snapshot, time.time_ns()
-
-        def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
-            return GaugeMetricFamily(name, doc, value)
+        s, now, gauge = self.snapshot, time.time_ns(), GaugeMetricFamily
 
         yield gauge("vnotary_agent_spool_depth", "Batches sealed and not yet receipted",
                     s.spool_depth)  # fmt: skip
