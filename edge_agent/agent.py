@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sqlite3
 import threading
 import time
 from dataclasses import replace
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from edge_agent import device_key, headfile, recovery, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
@@ -41,8 +43,12 @@ from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.header import Beacon
 from notary_core.receipt import ReceiptStatus, open_receipt
 
+if TYPE_CHECKING:
+    from edge_agent.metrics_http import MetricsServer
+
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL_NS = 60 * 10**9
+METRICS_INTERVAL_NS = 10**9  # how often the metrics server gets a new snapshot
 
 
 class StoppedUnsealed(Unreachable):
@@ -86,6 +92,7 @@ class Agent:
             if not os.access(p, os.R_OK):
                 raise BadData(Reason.BAD_KEY, f"TLS file {p} is missing or unreadable")
         check_tls(cfg.mqtt)  # before the spool is opened: a bad config changes nothing
+        self.metrics = self._metrics_server()  # also before: a busy port changes nothing
         self.files = recovery.SpoolFiles(
             cfg.spool_path, cfg.head_path, cfg.spool_max_bytes, int(cfg.retention_s * 1e9)
         )
@@ -152,7 +159,7 @@ class Agent:
         for t in threads:
             t.start()
         self.publisher.start()
-        watch, last_prune = ClockWatch(), 0
+        watch, last_prune, last_metrics = ClockWatch(), 0, 0
         code = 0
         try:
             while not stop.is_set():
@@ -164,6 +171,9 @@ class Agent:
                 self._take_receipts()
                 self._send(time.monotonic_ns())
                 self._watch_clock(watch)
+                if now - last_metrics >= METRICS_INTERVAL_NS:
+                    self._update_metrics()
+                    last_metrics = now
                 if now - last_prune > PRUNE_INTERVAL_NS:
                     self._prune()
                     last_prune = now
@@ -186,8 +196,47 @@ class Agent:
                 code = 1
             self.publisher.stop()
             self.spool.close()
+            if self.metrics is not None:
+                self.metrics.close()
         log.info("stopped at batch %d", self.head.next_seq)
         return code
+
+    def _metrics_server(self) -> MetricsServer | None:
+        m = self.cfg.metrics
+        if m.port is None:
+            return None
+        from edge_agent.metrics_http import MetricsServer  # noqa: PLC0415 (opt-in)
+
+        try:
+            return MetricsServer(m.address, m.port)
+        except OSError as exc:
+            raise Unreachable(f"metrics port {m.address}:{m.port}: {exc.strerror}") from None
+
+    def _update_metrics(self) -> None:
+        """Hand the metrics server a snapshot (read here: the spool is this thread's)."""
+        if self.metrics is None:
+            return
+        from edge_agent.metrics_http import Snapshot  # noqa: PLC0415 (opt-in)
+
+        try:
+            st = self.spool.status()
+        except (sqlite3.Error, Unreachable) as exc:
+            log.debug("metrics not updated: %s", exc)
+            return
+        self.metrics.update(
+            Snapshot(
+                spool_depth=st["spool_depth"],
+                spool_unacked_bytes=st["spool_bytes"],
+                spool_total_bytes=st["spool_total_bytes"],
+                spool_max_bytes=self.cfg.spool_max_bytes,
+                oldest_unacked_sealed_utc_ns=st["oldest_unacked_sealed_utc_ns"],
+                next_batch_seq=self.head.next_seq,
+                rejected_batches=st["rejected_batches"],
+                bad_receipts=self.bad_receipts,
+                broker_connected=self.publisher.ready,
+                counters=self.batcher.counters(),
+            )
+        )
 
     def _prune(self) -> None:
         try:

@@ -69,6 +69,14 @@ class ClockConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Prometheus metrics on an HTTP port (edge_agent/metrics_http.py); off without a port."""
+
+    port: int | None = None
+    address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Config:
     device_id: str
     key_file: Path
@@ -86,6 +94,7 @@ class Config:
     log_format: str = "plain"  # "plain" lines for journald, or "json" lines
     log_level: str = "INFO"
     clock: ClockConfig = ClockConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
 
 class _Table(BaseModel):
@@ -162,12 +171,18 @@ class _Clock(_Table):
     poll_s: float = Field(default=limits.DEFAULT_CLOCK_POLL_S, gt=0, le=60)
 
 
+class _Metrics(_Table):
+    port: int | None = Field(default=None, gt=0, lt=65536)  # none: no metrics server
+    address: str = Field(default="127.0.0.1", min_length=1)  # "0.0.0.0" for a remote scraper
+
+
 class _File(_Table):
     device_id: str
     key_file: str
     exit_when_done: bool = False
     log: _Log = _Log()
     clock: _Clock = _Clock()
+    metrics: _Metrics = _Metrics()
     batch: _Batch = _Batch()
     spool: _Spool
     mqtt: _Mqtt
@@ -246,6 +261,7 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
         log_format=f.log.format,
         log_level=f.log.level.upper(),
         clock=ClockConfig(chrony=f.clock.chrony, chronyc=f.clock.chronyc, poll_s=f.clock.poll_s),
+        metrics=MetricsConfig(port=f.metrics.port, address=f.metrics.address),
     )  # fmt: skip
 
 

@@ -41,7 +41,7 @@ EXTRA_OF = {
     "web3": "collector", "eth_account": "collector", "eth_abi": "collector",
     "eth_utils": "collector", "hexbytes": "collector", "requests": "collector",
     "psycopg": "collector", "cantools": "collector", "starlette": "collector",
-    "pydantic": "collector",
+    "pydantic": "collector", "prometheus_client": "collector",
 }  # fmt: skip
 
 

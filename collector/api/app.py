@@ -9,6 +9,7 @@ status + {"reason", "message"} in ONE place, `_status`.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from collector.access.evidence import Issuer
 from collector.access.rules import Conflict, Forbidden, NotAnchored, NotFound, RateLimited
 from collector.access.signals import SignalDecoder
+from collector.api import metrics
 from collector.api.access import access_router
 from collector.api.deps import PartyBuckets, StoreDep, raw_key
 from collector.api.portal import portal_router
@@ -29,6 +31,7 @@ from collector.api.signatures import Unauthorized
 from collector.limits import MAX_BODY, MAX_HEADERS
 from collector.log.leaves import LeafType
 from collector.settings import Settings
+from collector.store.figures import read_figures
 from collector.store.open import open_store
 from notary_core import limits
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
@@ -173,6 +176,12 @@ def create_app(settings: Settings) -> FastAPI:
             problems = [f"store unreachable: {exc.message}"]
         body = {"status": "not ready" if problems else "ready", "problems": problems}
         return JSONResponse(body, 503 if problems else 200)
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus(store: StoreDep) -> Response:
+        """Prometheus metrics, read from the store (docs/collector.md § Metrics)."""
+        text = metrics.render(await read_figures(store), time.time_ns())
+        return Response(text, media_type=metrics.CONTENT_TYPE)
 
     @app.get("/v1/trust")
     async def trust(store: StoreDep, request: Request) -> dict[str, Any]:

@@ -64,6 +64,11 @@ class Device:
                 'collector_public_key = "collector.pub"',
                 *[f"{k} = {_toml(v)}" for k, v in mqtt.items()],
                 sources,
+                *[
+                    f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items())
+                    for name, table in tables.items()
+                    if name not in ("batch", "mqtt", "spool")
+                ],
             ]
         )
         path = self.dir / "agent.toml"
