@@ -7,7 +7,7 @@ LOCK := requirements.lock
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps demo-deps lock dist test check fmt lint typecheck imports vectors-check portal-check bench demo clean
+.PHONY: help setup system-deps demo-deps lock dist test check fmt lint typecheck imports vectors-check portal-check bench demo clean mutation mutation-sample
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,6 +74,16 @@ portal-check: system-deps  ## type-check and lint the consent portal's browser c
 check: setup lint typecheck imports vectors-check portal-check  ## every check CI runs: format, lint, mypy --strict, import rules, vectors, portal, tests (warnings are errors)
 	$(PY) -m pytest -W error $(PYTEST_ARGS)
 
+# Mutation testing of notary_core and the pure access rules (docs/testing.md), with the C
+# accelerators off. The full run takes hours on two cores; the sample, minutes.
+MUTATION_SAMPLE ?= 150
+MUTATION_SEED ?= 19
+mutation: $(STAMP)  ## every mutant of the core; prints the score and the survivors (hours)
+	$(PY) scripts/mutation.py
+
+mutation-sample: $(STAMP)  ## a seeded sample of the core's mutants (MUTATION_SAMPLE, MUTATION_SEED)
+	$(PY) scripts/mutation.py --sample $(MUTATION_SAMPLE) --seed $(MUTATION_SEED)
+
 bench: $(STAMP)  ## run the benchmarks (prints ratios against peers measured in the same run)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
@@ -81,4 +91,4 @@ demo: demo-deps $(STAMP)  ## the end-to-end demo on embedded defaults; prints th
 	$(VENV)/bin/vnotary demo $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info mutants
