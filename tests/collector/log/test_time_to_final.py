@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchorer
 from collector.log.anchor_evm import EvmAnchor, deploy
-from collector.log.checkpoints import CheckpointSigner
+from collector.log.checkpoints import CheckpointSigner, WitnessPolicy
 from collector.log.leaves import batch_leaf
+from collector.log.witness_http import HttpWitness
+from collector.log.witnesses import Witnessing
 from collector.service import Collector
 from collector.settings import AnchorSettings, Settings
 from collector.store.base import AnchorRow, Store
@@ -28,6 +30,7 @@ from collector.store.open import open_store
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
 from tests.infra.anvil import DEV_KEY, Anvil, anvil_node
+from tests.infra.witness import WitnessProc, witness_process
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 LOG_KEY = ed25519.Ed25519PrivateKey.generate()
@@ -90,8 +93,9 @@ async def _sent(store: Store) -> list[AnchorRow]:
 
 @contextlib.asynccontextmanager
 async def _running(
-    node: Anvil, store: Store, tmp_path: Path, interval_s: float
-) -> AsyncIterator[Collector]:
+    node: Anvil, store: Store, tmp_path: Path, interval_s: float,
+    witnesses: Sequence[WitnessProc] = (), checkpoint_interval_s: float = 0.1,
+) -> AsyncIterator[Collector]:  # fmt: skip
     address = await deploy(node.url, DEV_KEY)
     backend = await EvmAnchor.connect(node.url, DEV_KEY, address)
     anchor = AnchorSettings(
@@ -100,15 +104,21 @@ async def _running(
     )  # fmt: skip
     settings = Settings(
         store="sqlite:///unused.db", key_file="unused.key", origin=ORIGIN,
-        checkpoint_interval_s=0.1, anchor=anchor,
+        checkpoint_interval_s=checkpoint_interval_s, anchor=anchor,
     )  # fmt: skip
+    clients = [HttpWitness(w.url, w.verifier, 2.0) for w in witnesses]
+    policy = WitnessPolicy(tuple(w.verifier for w in witnesses), len(witnesses))
     c = Collector(settings, store, Ingestor(store, cose.Signer.from_key(LOG_KEY)),
-                  CheckpointSigner(store, SIGNER, ORIGIN, None))  # fmt: skip
+                  CheckpointSigner(store, SIGNER, ORIGIN, None, policy))  # fmt: skip
     c.anchorer = Anchorer(store, backend, confirmations=1)
+    if clients:
+        c.witnessing = Witnessing(store, list(clients), len(clients))
     task = asyncio.create_task(c.run())
     try:
         yield c
     finally:
+        for client in clients:
+            await client.close()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -133,6 +143,25 @@ async def test_a_checkpoint_is_final_seconds_after_it_is_signed(
         assert [r.size for r in await _sent(store)] == [first]
         statuses = {r.size: r.status for r in await store.anchors()}
         assert statuses == {first: "final", first + 3: "superseded", size: "queued"}
+
+
+async def test_with_witnesses_the_cosigned_checkpoint_is_final_seconds_after_signing(
+    node: Anvil, store: Store, tmp_path: Path
+) -> None:
+    """Quorum 2 of real witness processes and a 5 s checkpoint interval: the signing wakes
+    the witness round, the publication wakes anchoring (each used to wait its interval)."""
+    logs = {ORIGIN: [SIGNER.verifier.vkey]}
+    with (
+        witness_process(tmp_path / "w1", "witness.test/w1", logs) as w1,
+        witness_process(tmp_path / "w2", "witness.test/w2", logs) as w2,
+    ):
+        first = await _grow(store, 5)  # signed by the first round, at start
+        async with _running(node, store, tmp_path, 30, [w1, w2], checkpoint_interval_s=5):
+            signed = await _signed(store, first)
+            row = await _final(store, first, 10)
+            assert (time.time_ns() - signed) / 1e9 < 3
+            published = await store.latest_published_checkpoint()
+            assert published is not None and published.size == first == row.size
 
 
 async def test_the_interval_is_a_rate_limit(node: Anvil, store: Store, tmp_path: Path) -> None:
