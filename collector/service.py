@@ -50,6 +50,7 @@ class Collector:
     timestamper: Timestamper | None = None
     witness_wake: asyncio.Event = field(default_factory=asyncio.Event)  # a checkpoint signed
     anchor_wake: asyncio.Event = field(default_factory=asyncio.Event)  # one published
+    published_size: int = 0  # the newest published checkpoint the anchor loop was woken for
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -108,11 +109,22 @@ class Collector:
             try:
                 if await self.store.lead():  # one signer per shared store
                     await self.checkpoint()
+                    await self._published_elsewhere()
                     if self.ingestor.gap_grace_ns > 0:  # holes that outlived it: gaps
                         await self.store.confirm_gaps(time.time_ns() - self.ingestor.gap_grace_ns)
             except Unreachable as exc:
                 log.warning("checkpoint skipped: %s", exc)
             await asyncio.sleep(self.settings.checkpoint_interval_s)
+
+    async def _published_elsewhere(self) -> None:
+        """Wake anchoring for a checkpoint published by another process on the store, e.g.
+        the one `vnotary collector serve` signs for an export (docs/access.md)."""
+        if self.anchorer is None:
+            return
+        cp = await self.store.latest_published_checkpoint()
+        if cp is not None and cp.size > self.published_size:
+            self.published_size = cp.size
+            self.anchor_wake.set()
 
     def alarms(self) -> list[str]:
         """What makes this collector not ready (a readiness probe answers false while any):

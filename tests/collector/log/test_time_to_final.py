@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from collector.ingest.pipeline import Ingestor
 from collector.log.anchor import Anchorer
 from collector.log.anchor_evm import EvmAnchor, deploy
-from collector.log.checkpoints import CheckpointSigner, WitnessPolicy
+from collector.log.checkpoints import CheckpointSigner, WitnessPolicy, checkpoint_now
 from collector.log.leaves import batch_leaf
 from collector.log.witness_http import HttpWitness
 from collector.log.witnesses import Witnessing
@@ -162,6 +162,26 @@ async def test_with_witnesses_the_cosigned_checkpoint_is_final_seconds_after_sig
             assert (time.time_ns() - signed) / 1e9 < 3
             published = await store.latest_published_checkpoint()
             assert published is not None and published.size == first == row.size
+
+
+async def test_a_checkpoint_signed_by_another_process_wakes_anchoring(
+    node: Anvil, store: Store, tmp_path: Path
+) -> None:
+    """As the API process signs one for an export (docs/access.md): not this collector's
+    signer, yet anchored within a checkpoint interval (2 s) and a few polls, not at the end
+    of the 30 s anchor interval."""
+    other = await open_store(f"sqlite:///{tmp_path / 'c.db'}")  # the API's connection
+    try:
+        async with _running(node, store, tmp_path, 30, checkpoint_interval_s=2):
+            await asyncio.sleep(0.3)  # the first rounds found nothing; the next is at 2 s
+            size = await _grow(other, 3)
+            assert await checkpoint_now(other, SIGNER, ORIGIN, time.time_ns()) is not None
+            signed = await _signed(store, size)
+            await _final(store, size, 10)
+            assert (time.time_ns() - signed) / 1e9 < 4
+            assert [r.size for r in await _sent(store)] == [size]
+    finally:
+        await other.close()
 
 
 async def test_the_interval_is_a_rate_limit(node: Anvil, store: Store, tmp_path: Path) -> None:
