@@ -162,7 +162,7 @@ class Collector:
                     sends = self.anchorer.sends
                     try:
                         rows = await self.anchorer.tick(time.time_ns(), send=may_send)
-                    finally:  # a send that raised after it was submitted still counts
+                    finally:  # a round that failed after its send still counts the send
                         if self.anchorer.sends > sends:
                             last_send = time.monotonic()
                     if any(r.status == "sent" for r in rows):  # in flight or confirming
