@@ -21,7 +21,9 @@ key = "collector.key.pem"  shared_group = "collectors"    # optional
 [anchor]                          # omit to run without anchoring
 rpc_url = "http://127.0.0.1:8545"  contract = "0x..."  start_block = 0
 key_file = "eth.key"              # optional; or VNOTARY_CHAIN_KEY, or a credential chain_key
-interval_s = 60  confirmations = 12  use_finalized = false
+interval_s = 60  confirmations = 12  use_finalized = false  # at most one send per interval,
+poll_s = 1.0                      # as soon as a checkpoint is published; an anchor in flight
+                                  # is looked at every poll_s (about the chain's block time)
 
 [[tsa]]                           # RFC 3161 TSAs that stamp each anchored checkpoint (needs
 url = "https://tsa.example/tsr"   # [anchor]; docs/collector.md § Timestamps)  timeout_s = 10
@@ -139,6 +141,7 @@ class AnchorSettings(_Table):
     interval_s: Seconds = limits.DEFAULT_ANCHOR_INTERVAL_S
     confirmations: int = Field(default=limits.DEFAULT_CONFIRMATIONS, ge=0, le=10_000)
     use_finalized: bool = False
+    poll_s: Seconds = 1.0  # how often an anchor in flight is looked at: about one block time
 
     resolve_paths = field_validator("key_file")(_rel)
 

@@ -98,7 +98,9 @@ class Anchor(abc.ABC):
 
 
 class Anchorer:
-    """Drives anchors through queued -> sent -> final; call `tick` every interval."""
+    """Drives anchors through queued -> sent -> final; call `tick` when a checkpoint was
+    published and while an anchor is in flight (collector/service.py rate-limits the sends
+    with `send=False`)."""
 
     def __init__(
         self, store: Store, backend: Anchor, confirmations: int = 12, use_finalized: bool = False
@@ -108,6 +110,7 @@ class Anchorer:
         self.confirmations = confirmations
         self.use_finalized = use_finalized
         self.alarm: CompetingHead | None = None  # once set, nothing more is sent
+        self.sends = 0  # transactions submitted by this process (a caller's rate limit)
 
     def _ours(self, row: AnchorRow) -> bool:
         """Rows of this chain and contract (a store may hold anchors of an older one)."""
@@ -129,10 +132,11 @@ class Anchorer:
         await self.store.upsert_anchor(row)
         return row
 
-    async def tick(self, now_ns: int) -> list[AnchorRow]:
+    async def tick(self, now_ns: int, *, send: bool = True) -> list[AnchorRow]:
         """One round: queue the latest checkpoint, follow the anchor in flight, send the
-        newest queued one. Raises AnchorUnavailable when the node is down (what the round
-        learnt is kept) and CompetingHead, from then on, once the contract's head is not ours."""
+        newest queued one (with `send=False` it stays queued for a later round). Raises
+        AnchorUnavailable when the node is down (what the round learnt is kept) and
+        CompetingHead, from then on, once the contract's head is not ours."""
         if self.alarm is not None:
             raise self.alarm
         await self.enqueue_latest(now_ns)
@@ -147,7 +151,7 @@ class Anchorer:
             chain = await self.backend.anchored()
             await self._check(chain)
             queued = [i for i, r in enumerate(rows) if r.status == "queued"]
-            if queued and not in_flight:
+            if queued and not in_flight and send:
                 for i in queued[:-1]:
                     rows[i] = replace(rows[i], status="superseded", updated_utc_ns=now_ns)
                 rows[queued[-1]] = await self._send(rows[queued[-1]], chain, blocks, now_ns)
@@ -191,6 +195,7 @@ class Anchorer:
             row = replace(row, prev_root=found.prev_root)
             return self._mined(row, found.tx_hash, found.mined, blocks, now_ns)
         tx = await self.backend.send(row.size, row.root, chain.size, chain.root)
+        self.sends += 1
         return replace(row, status="sent", tx_hash=tx, prev_root=chain.root,
                        attempts=row.attempts + 1, updated_utc_ns=now_ns)  # fmt: skip
 
