@@ -174,3 +174,44 @@ def test_the_v2_scope_rule_at_its_edges(
     scope: list[str], stream: str, key: int, covered: bool
 ) -> None:
     assert grant.covers_item(scope, stream, key) is covered
+
+
+def test_the_lowest_ids_and_times_are_in_range() -> None:
+    assert grant.covers_item(["can0#000"], "can0", 0)  # id 0 is an id
+    assert grant.covers_item(["can0#00000000"], "can0", EFF)
+    _root(window_start_ns=0).validate()  # the epoch is a time
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"window_end_ns": T0}, "window"),  # empty: start == end
+        ({"window_start_ns": -1}, "window"),
+        ({"exp": 100}, "validity"),  # nbf == exp
+        ({"depth": grant.MAX_CHAIN + 1}, "depth"),
+        ({"actions": ()}, "actions"),
+        ({"actions": ("read", "delete")}, "actions"),
+        ({"scope": ()}, "scope size"),
+        ({"scope": ("CAN0",)}, "scope item"),
+    ],
+)
+def test_each_invalid_field_is_named(change: dict[str, object], named: str) -> None:
+    err = _refused(lambda: _root(**change).validate())
+    assert (err.reason, err.message) == (Reason.GRANT_INVALID, f"invalid grant fields: {named}")
+
+
+def test_a_grant_opens_to_exactly_what_was_issued() -> None:
+    for g in (_root(), _sub(), _root(purpose="another claim", iat=123, signals=())):
+        key = {TP[OWNER]: OWNER, TP[INSURER]: INSURER}[g.iss]
+        opened, public = grant.open_grant(grant.issue(g, key))
+        assert opened == g and grant.thumbprint(public) == g.iss
+
+
+def test_a_missing_claim_is_named() -> None:
+    token = grant.issue(_root(), OWNER)
+    p = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+    del claims["purpose"]
+    err = _refused(lambda: grant._claims_to_grant(claims))
+    assert err.reason is Reason.GRANT_INVALID
+    assert err.message == "grant claim missing or wrong: 'purpose'"
