@@ -167,10 +167,10 @@ async def test_a_party_cannot_create_unlimited_log_entries(
 async def test_healthz_answers_while_a_heavy_read_page_is_built(
     tmp_path: Path, shared_data: Path
 ) -> None:
-    """A page scanning 30 batches (~70,000 records, one rare CAN id in scope) takes seconds
+    """A page scanning 60 batches (~140,000 records, one rare CAN id in scope) takes seconds
     of CPU; /healthz must keep answering meanwhile (it waited for the whole page: the page
     was decoded inside the store's transaction, on the event loop)."""
-    async with served(tmp_path, shared_data, n_batches=30) as s:
+    async with served(tmp_path, shared_data, n_batches=60) as s:
         g = s.w.grant("owner", "insurer", actions=("read",), jti="g-heavy",
                       scope=("can0#7ff",))  # fmt: skip
         assert await s.call("owner", "POST", "/v1/grants", {"token": s.w.token("owner", g)})
