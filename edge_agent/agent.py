@@ -19,7 +19,7 @@ from dataclasses import replace
 from importlib import metadata
 from typing import TYPE_CHECKING
 
-from edge_agent import device_key, headfile, recovery, system_linux
+from edge_agent import device_key, headfile, recovery, sdnotify, system_linux
 from edge_agent.batcher import Batcher, Chunk, ClosedBatch
 from edge_agent.chrony import ClockMonitor
 from edge_agent.clock import ClockWatch
@@ -160,10 +160,13 @@ class Agent:
             t.start()
         self.publisher.start()
         watch, last_prune, last_metrics = ClockWatch(), 0, 0
+        watchdog = sdnotify.Watchdog()
+        sdnotify.notify("READY=1")  # spool open (in __init__), sources and publisher started
         code = 0
         try:
             while not stop.is_set():
                 now = time.monotonic_ns()
+                watchdog.ping(now)  # a pass stuck in _seal_commit's retry stops the pings
                 self._batch_clock = worst(self._batch_clock, self.clock_label.reading)
                 self._take_chunks(now, stop)
                 if (due := self.batcher.due(now)) is not None:
@@ -184,6 +187,7 @@ class Agent:
             code = 1
         finally:
             stop.set()
+            sdnotify.notify("STOPPING=1")  # sealing the open window may take TimeoutStopSec
             for t in threads:
                 t.join(timeout=5)
             try:

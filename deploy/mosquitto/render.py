@@ -2,6 +2,14 @@
 """Render deploy/mosquitto/mosquitto.conf.template for a real broker.
 
     render.py --port 8883 --cafile /etc/mosquitto/vn/ca.crt --certfile ... --keyfile ... \
+        --acl-file /etc/mosquitto/vn/acl.conf > /etc/mosquitto/mosquitto.conf
+
+A full main file (the compose stack, the tests). Beside Debian's stock
+/etc/mosquitto/mosquitto.conf, which already sets persistence, persistence_location and
+log_dest and then includes conf.d (a second persistence_location is "Duplicate
+persistence_location" and mosquitto does not start), render a drop-in instead:
+
+    render.py --drop-in --cafile ... --certfile ... --keyfile ... \
         --acl-file /etc/mosquitto/vn/acl.conf > /etc/mosquitto/conf.d/vnotary.conf
 """
 
@@ -15,11 +23,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "mosquitto.conf.template"
 ACL = HERE / "acl.conf"
+# What Debian's stock /etc/mosquitto/mosquitto.conf sets before `include_dir
+# /etc/mosquitto/conf.d`: a drop-in leaves these to it (persistence in /var/lib/mosquitto,
+# the log in /var/log/mosquitto/mosquitto.log, the same as the full file's defaults).
+DEBIAN_MAIN_KEYS = frozenset({"pid_file", "persistence", "persistence_location", "log_dest"})
 
 
-def render(**values: str) -> str:
-    """Substitute every ${name}; a missing value is an error, never an empty setting."""
-    return string.Template(TEMPLATE.read_text()).substitute(values)
+def render(drop_in: bool = False, **values: str) -> str:
+    """Substitute every ${name}; a missing value is an error, never an empty setting.
+    `drop_in`: leave out the settings Debian's main file already makes (DEBIAN_MAIN_KEYS)."""
+    lines = TEMPLATE.read_text().splitlines(keepends=True)
+    if drop_in:
+        lines = [x for x in lines if (x.split() or [""])[0] not in DEBIAN_MAIN_KEYS]
+    return string.Template("".join(lines)).substitute(values)
 
 
 def main() -> int:
@@ -34,9 +50,16 @@ def main() -> int:
     p.add_argument("--certfile", required=True)
     p.add_argument("--keyfile", required=True)
     p.add_argument("--acl-file", default=str(ACL))
+    p.add_argument(
+        "--drop-in",
+        action="store_true",
+        help="a conf.d drop-in beside Debian's stock mosquitto.conf (which sets persistence, "
+        "persistence_location and log_dest): --persistence, --data-dir, --log-file unused",
+    )
     a = p.parse_args()
     sys.stdout.write(
         render(
+            drop_in=a.drop_in,
             port=a.port,
             bind_address=a.bind_address,
             user=a.user,

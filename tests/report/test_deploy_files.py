@@ -49,6 +49,9 @@ def test_edge_unit_runs_the_agent_restarts_and_is_hardened(tmp_path: Path) -> No
         "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
         "NoNewPrivileges": "yes", "ReadWritePaths": "/var/lib/vnotary", "CapabilityBoundingSet": "",
         "DevicePolicy": "closed", "ProtectKernelModules": "yes", "RestrictSUIDSGID": "yes",
+        # sd_notify (edge_agent/sdnotify.py, tests/edge/test_sdnotify.py): ready once the spool
+        # is open, and restarted when the main loop stops pinging for 30 s.
+        "Type": "notify", "NotifyAccess": "main", "WatchdogSec": "30",
     }.items():  # fmt: skip
         assert svc[key] == [value], key
     families = svc["RestrictAddressFamilies"][0].split()
