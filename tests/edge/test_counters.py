@@ -71,10 +71,15 @@ def test_seen_is_stored_plus_dropped_in_every_header(
             assert c.seen - p.seen == held[stream] + c.dropped - p.dropped
         prev = batch.streams
     if closed:
+        # Chunks without records after the last batch closed (it may close at once, full)
+        # have no header to be counted in yet: their counters wait for the next batch. When
+        # the last chunk holds records, the last header counts everything.
+        complete = bool(specs) and specs[-1][1] > 0
         for stream, (records, dropped, bus, _) in expect.items():
             c = closed[-1].streams.get(stream, StreamCounters())
             if records:
-                assert (c.stored, c.bus_errors) == (records, bus)
+                assert c.stored == records
+                assert c.bus_errors == bus if complete else c.bus_errors <= bus
             assert c.stored <= records and c.dropped <= dropped
 
 
