@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.infra.mqtt_broker import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 OPENSSL = "/usr/bin/openssl"
 MAX_QUERY = 64 * 1024  # a TimeStampReq is ~60 bytes; refuse anything huge
@@ -132,12 +134,6 @@ class TsaPki:
                 check=True, capture_output=True, timeout=30,
             )  # fmt: skip
             return r.read_bytes()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
