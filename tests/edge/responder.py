@@ -30,7 +30,7 @@ class Responder:
     device_key: cose.PublicKey
     signer: cose.Signer
     stored: dict[int, bytes] = field(default_factory=dict)  # seq -> sealed batch, first arrival
-    envelopes: int = 0  # arrivals in a compressed envelope (§5.1)
+    wire: list[tuple[int, bool]] = field(default_factory=list)  # (sealed size, in an envelope)
     arrivals: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     paused: bool = False
@@ -68,7 +68,7 @@ class Responder:
         seq = sealed.signed.header.batch_seq
         with self._lock:
             self.arrivals.append(seq)
-            self.envelopes += envelope.is_envelope(msg.payload)
+            self.wire.append((len(payload), envelope.is_envelope(msg.payload)))
             old = self.stored.setdefault(seq, payload)
             if old != payload:
                 self.errors.append(f"batch {seq} re-sent with different bytes")
