@@ -11,6 +11,11 @@ persistence_location" and mosquitto does not start), render a drop-in instead:
 
     render.py --drop-in --cafile ... --certfile ... --keyfile ... \
         --acl-file /etc/mosquitto/vn/acl.conf > /etc/mosquitto/conf.d/vnotary.conf
+
+`--crlfile PATH` adds the fleet CA's revocation list (deploy/pki/fleet_ca.py: crl.pem) to the
+listener: a revoked client certificate is then refused at the TLS handshake. mosquitto reads
+the file when it starts (and on SIGHUP): after a revocation, replace it and restart or HUP the
+broker (docs/deploy.md § Device certificates).
 """
 
 from __future__ import annotations
@@ -29,13 +34,25 @@ ACL = HERE / "acl.conf"
 DEBIAN_MAIN_KEYS = frozenset({"pid_file", "persistence", "persistence_location", "log_dest"})
 
 
-def render(drop_in: bool = False, **values: str) -> str:
+def render(drop_in: bool = False, crlfile: str | None = None, **values: str) -> str:
     """Substitute every ${name}; a missing value is an error, never an empty setting.
-    `drop_in`: leave out the settings Debian's main file already makes (DEBIAN_MAIN_KEYS)."""
+    `drop_in`: leave out the settings Debian's main file already makes (DEBIAN_MAIN_KEYS).
+    `crlfile`: check client certificates against this CRL (with_crlfile)."""
     lines = TEMPLATE.read_text().splitlines(keepends=True)
     if drop_in:
         lines = [x for x in lines if (x.split() or [""])[0] not in DEBIAN_MAIN_KEYS]
-    return string.Template("".join(lines)).substitute(values)
+    text = string.Template("".join(lines)).substitute(values)
+    return with_crlfile(text, crlfile) if crlfile else text
+
+
+def with_crlfile(conf: str, crlfile: str) -> str:
+    """The rendered configuration with `crlfile` on the listener, after its `keyfile` line."""
+    lines = conf.splitlines(keepends=True)
+    at = [i for i, x in enumerate(lines) if (x.split() or [""])[0] == "keyfile"]
+    if len(at) != 1:
+        raise ValueError("the configuration has no single keyfile line to put crlfile after")
+    lines.insert(at[0] + 1, f"crlfile {crlfile}\n")
+    return "".join(lines)
 
 
 def main() -> int:
@@ -51,6 +68,10 @@ def main() -> int:
     p.add_argument("--keyfile", required=True)
     p.add_argument("--acl-file", default=str(ACL))
     p.add_argument(
+        "--crlfile",
+        help="the fleet CA's CRL (fleet_ca.py crl.pem): refuse revoked client certificates",
+    )
+    p.add_argument(
         "--drop-in",
         action="store_true",
         help="a conf.d drop-in beside Debian's stock mosquitto.conf (which sets persistence, "
@@ -60,6 +81,7 @@ def main() -> int:
     sys.stdout.write(
         render(
             drop_in=a.drop_in,
+            crlfile=a.crlfile,
             port=a.port,
             bind_address=a.bind_address,
             user=a.user,
