@@ -54,7 +54,7 @@ fix_owners() {
 if [ "$mode" = owners ]; then fix_owners; exit 0; fi
 if [ "$mode" = crl ]; then
   install -m 600 -o "$MOSQUITTO_UID" -g "$MOSQUITTO_UID" "$ca/crl.pem" "$S/broker/crl.pem"
-  echo "copied $ca/crl.pem; now: docker compose kill -s HUP mosquitto (new handshakes)" \
+  echo "copied $ca/crl.pem; now: docker compose kill -s SIGHUP mosquitto (new handshakes)" \
        "or docker compose restart mosquitto (also cuts open sessions)"
   exit 0
 fi
