@@ -6,7 +6,8 @@ API (all keys EC P-256, PEM files, key files mode 0600):
     ca.ca_cert                                     # Path of the CA certificate
     server = ca.server()                           # CertPair, SAN localhost + 127.0.0.1, serverAuth
     dev = ca.client("edge-001")                    # CertPair, CN = device id, clientAuth (30 days)
-    old = ca.client("edge-002", days=1, not_before=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    past = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    old = ca.client("edge-002", days=1, not_before=past)  # expired: the broker refuses it
     ca.revoke(dev)                                 # into the CRL, ca.crl (crl.pem) re-signed
     col = ca.client("collector")                   # CertPair for the collector
     pem = ca.sign_device_csr(csr_pem)              # what `fleet_ca.py sign-device` does
