@@ -50,6 +50,7 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.infra.pki import REPO, CertPair, FleetCA
+from vnotary_cli.demo.stack import free_port
 
 TEMPLATE = REPO / "deploy" / "mosquitto" / "mosquitto.conf.template"
 ACL_FILE = REPO / "deploy" / "mosquitto" / "acl.conf"
@@ -71,12 +72,6 @@ def mosquitto_binary() -> str:
     if not Path(found).exists():
         raise RuntimeError("mosquitto is not installed: run `bash scripts/install-system-deps.sh`")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MosquittoBroker:
