@@ -2,8 +2,8 @@
 
 Fetches every page of `GET /v1/vehicles/{id}/access-log` (signed with the owner's key,
 RFC 9421), then checks it with notary_core.history.verify_history against the log key
-pinned in a trust file: the signed checkpoint, the index leaf, the vehicle's head, and every
-entry walked back along its links. Exit 0 verified (or listed, without --verify), 1 the list
+pinned in a trust file (and its witness quorum, when it pins witnesses): the signed
+checkpoint, the index leaf, the vehicle's head, and every entry walked back along its links. Exit 0 verified (or listed, without --verify), 1 the list
 does not verify, 2 usage, 4 an input or the collector could not be read.
 """
 
@@ -53,7 +53,10 @@ def fetch(base: str, vehicle: str, key: ed25519.Ed25519PrivateKey) -> list[dict[
     raise ValueError("the collector keeps paging past any real history")
 
 
-def check(pages: list[dict[str, Any]], vehicle: str, log_vkey: str) -> History:
+def check(
+    pages: list[dict[str, Any]], vehicle: str, log_vkey: str,
+    witnesses: list[str] | None = None, quorum: int | None = None,
+) -> History:  # fmt: skip
     first = pages[0]
     if any(p["size"] != first["size"] for p in pages):
         raise ValueError("the pages name different checkpoints")
@@ -68,7 +71,8 @@ def check(pages: list[dict[str, Any]], vehicle: str, log_vkey: str) -> History:
     return verify_history(
         note, log_vkey, origin, vehicle, bytes.fromhex(x["leaf"]),
         [bytes.fromhex(h) for h in x["proof"]], bytes.fromhex(x["value"]),
-        [bytes.fromhex(h) for h in x["siblings"]], entries,
+        [bytes.fromhex(h) for h in x["siblings"]], entries, witnesses=witnesses or (),
+        quorum=quorum,
     )  # fmt: skip
 
 
@@ -95,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         key = serialization.load_pem_private_key(raw, None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise ValueError("the owner key must be an Ed25519 private key (PEM)")
-        vkeys = json.loads(Path(args.trust).read_text()).get("log_vkeys", []) if args.trust else []
+        doc = json.loads(Path(args.trust).read_text()) if args.trust else {}
+        vkeys = doc.get("log_vkeys", [])
         pages = fetch(args.collector, args.vehicle, key)
     except (OSError, ValueError, urllib.error.URLError) as exc:
         print(f"vnotary owner log: cannot read input: {exc}", file=sys.stderr)
@@ -108,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_UNREADABLE
     try:
-        h = check(pages, args.vehicle, vkeys[0])
+        h = check(pages, args.vehicle, vkeys[0], doc.get("witnesses"), doc.get("witness_quorum"))
     except (BadData, ValueError, KeyError) as exc:
         print(f"NOT VERIFIED: {exc}")
         return EXIT_FAIL

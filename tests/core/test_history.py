@@ -292,8 +292,11 @@ def test_a_list_short_of_an_entry_or_with_one_more_is_refused(h: Honest) -> None
     e = h.new.entries
     refused(replace(h.new, entries=e[1:]), Reason.ENTRY_OMITTED,
             "the index proves 7 entries, the list holds 6")  # fmt: skip
-    refused(replace(h.new, entries=e[:-1]), Reason.ENTRY_OMITTED,
-            "the index proves 7 entries, the list holds 6")  # the first entry left out
+    refused(
+        replace(h.new, entries=e[:-1]),
+        Reason.ENTRY_OMITTED,
+        "the index proves 7 entries, the list holds 6",
+    )  # the first entry left out
     refused(replace(h.new, entries=(*e, e[-1])), Reason.ENTRY_OMITTED,
             "the index proves 7 entries, the list holds 8")  # fmt: skip
     refused(replace(h.new, entries=()), Reason.ENTRY_OMITTED,
@@ -388,12 +391,20 @@ def test_an_entry_of_another_vehicle_named_by_the_head_is_refused(h: Honest) -> 
     # an entry of another vehicle linked into this vehicle's chain
     mine = heads.ChainHead(1, 1, heads.leaf_hash(leaves[1]))
     stray = _event(AccessAction.READ, OTHER, Link(1, 1, heads.leaf_hash(leaves[1])))
-    b = forged(h.w, [*leaves, stray], replace(mine, count=2, last_index=12,
-                                              last_hash=heads.leaf_hash(stray)), [12, 1])
+    b = forged(
+        h.w,
+        [*leaves, stray],
+        replace(mine, count=2, last_index=12, last_hash=heads.leaf_hash(stray)),
+        [12, 1],
+    )
     refused(b, Reason.ENTRY_OMITTED, "log entry 12 is not entry 1 of the vehicle")
     fine = _event(AccessAction.READ, VEHICLE, Link(1, 1, heads.leaf_hash(leaves[1])))
-    c = forged(h.w, [*leaves, fine], replace(mine, count=2, last_index=12,
-                                             last_hash=heads.leaf_hash(fine)), [12, 1])
+    c = forged(
+        h.w,
+        [*leaves, fine],
+        replace(mine, count=2, last_index=12, last_hash=heads.leaf_hash(fine)),
+        [12, 1],
+    )
     got = c.verify()
     assert (got.size, got.count, [i for i, _ in got.entries]) == (14, 2, [12, 1])
 
