@@ -3,8 +3,9 @@
 Fetches every page of `GET /v1/vehicles/{id}/access-log` (signed with the owner's key,
 RFC 9421), then checks it with notary_core.history.verify_history against the log key
 pinned in a trust file (and its witness quorum, when it pins witnesses): the signed
-checkpoint, the index leaf, the vehicle's head, and every entry walked back along its links. Exit 0 verified (or listed, without --verify), 1 the list
-does not verify, 2 usage, 4 an input or the collector could not be read.
+checkpoint, the index leaf, the vehicle's head, and every entry walked back along its links.
+Exit 0 verified (or listed, without --verify), 1 the list does not verify, 2 usage, 4 an
+input or the collector could not be read.
 """
 
 from __future__ import annotations
