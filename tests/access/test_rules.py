@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from collector.access import rules
 from collector.access.rules import (
     AccessReason,
     Conflict,
@@ -383,7 +382,3 @@ def test_delegating_an_expired_or_post_dated_grant_is_refused() -> None:
     with pytest.raises(BadData) as exc2:
         delegate(_child(iat=NOW + 301), _root(), NOW)
     _refused(exc2, BadData, Reason.GRANT_INVALID, _LONG)
-
-
-def test_the_party_roles() -> None:
-    assert rules.PARTY_ROLES == {"owner", "insurer", "adjuster", "court", "expert"}
