@@ -313,6 +313,22 @@ def register_access(sub: Any) -> None:
         help="raw Ed25519 key, base64url: write --public-key=KEY",
     )  # fmt: skip
     party.set_defaults(handler=_registry, op="party")
+    prev = sub.add_parser(
+        "party-revoke", help="revoke a party's key: its requests are refused from now on"
+    )
+    prev.add_argument("--config", required=True, type=Path, help=CONFIG)
+    prev.add_argument("thumbprint", help="the key's thumbprint (put `--` before a leading '-')")
+    prev.set_defaults(handler=_registry, op="party-revoke")
+    prot = sub.add_parser(
+        "party-rotate", help="rotate a party's key: the new key takes its role and name"
+    )
+    prot.add_argument("--config", required=True, type=Path, help=CONFIG)
+    prot.add_argument("thumbprint", help="the old key's thumbprint (`--` before a leading '-')")
+    prot.add_argument(
+        "--public-key", required=True, type=ed25519_b64url,
+        help="the new raw Ed25519 key, base64url: write --public-key=KEY",
+    )  # fmt: skip
+    prot.set_defaults(handler=_registry, op="party-rotate")
     for name, what in (("owner", "bind an owner (thumbprint) to a vehicle for a period"),
                        ("install", "install a device in a vehicle for a period")):  # fmt: skip
         p = sub.add_parser(name, help=what)
@@ -378,6 +394,14 @@ def _registry(args: argparse.Namespace) -> int:
                 tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(raw))
                 await access_flows.add_party(atx, Party(tp, args.role, args.name, raw), now)
                 return f"{args.role} {tp}"
+            if args.op == "party-revoke":
+                index = await access_flows.revoke_party(atx, args.thumbprint, now)
+                return f"revoked party key {args.thumbprint}: log#{index}"
+            if args.op == "party-rotate":
+                new, index = await access_flows.rotate_party(
+                    atx, args.thumbprint, args.public_key, now
+                )
+                return f"rotated party key {args.thumbprint} to {new}: log#{index}"
             if args.op in ("owner-end", "uninstall"):
                 table = "ownerships" if args.op == "owner-end" else "installs"
                 index = await access_flows.end_period(atx, table, "operator-cli", args.vehicle_id,
