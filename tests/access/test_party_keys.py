@@ -48,8 +48,10 @@ async def _reason(w: World, who: str, method: str, path: str, body: object = Non
     return r.status_code, r.json().get("reason")
 
 
-async def test_the_operator_revokes_a_party_key(tmp_path: Path, shared_data: Path) -> None:
-    async with world(tmp_path, shared_data, n_batches=2) as w:
+async def test_the_operator_revokes_a_party_key(
+    tmp_path: Path, shared_data: Path, store_url: str
+) -> None:
+    async with world(tmp_path, shared_data, n_batches=2, store=store_url) as w:
         insurer = tp(w.keys["insurer"])
         await w.ok("insurer", "POST", f"/v1/vehicles/{VEHICLE}/requests", _ask(w))
         # signed before the revocation, sent after: refused all the same
