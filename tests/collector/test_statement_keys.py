@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,16 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 
 from collector.api.app import create_app
+from collector.log.leaves import batch_leaf
+from collector.log.witnesses import Witnessing
 from collector.settings import Settings
+from collector.store.base import CheckpointRow
+from collector.store.open import open_store
 from notary_core.checkpoint import NoteVerifier, open_checkpoint
 from notary_core.errors import BadData
+from notary_core.witness import require_quorum
 from tests.collector.test_api_cli import Client, _pubkey
+from tests.infra.witness import WitnessProc, witness_process
 from verifier.trust import load_trust_bytes
 from vnotary_cli.main import main
 
@@ -177,3 +185,61 @@ def test_a_log_key_rotation_cosigns_then_hands_over(tmp_path: Path) -> None:
             await task
 
     asyncio.run(api())
+
+
+async def _witnessed_round(cfg: Path, tag: str) -> CheckpointRow | None:
+    """Grow the log, sign a checkpoint through the guard and ask the witnesses: what got
+    published (None: no quorum)."""
+    settings = Settings.load(cfg)
+    clients = settings.witness_clients()
+    try:
+        async with await open_store(settings.store_url()) as store:
+            size = await store.log_size()
+            await store.append_leaves([batch_leaf(hashlib.sha256(f"{tag}{size}".encode())
+                                                  .digest())], 1)  # fmt: skip
+            signed = await settings.checkpoint_signer(store, clients).sign_if_grown(time.time_ns())
+            assert signed is not None
+            rounds = Witnessing(store, clients, settings.witness_quorum)
+            return await rounds.tick(time.time_ns())
+    finally:
+        for c in clients:
+            await c.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.integration
+async def test_witnesses_follow_a_log_key_rotation(tmp_path: Path) -> None:
+    """Witness processes over HTTP, one pinned to the old log key, one to the new: during the
+    rotation both cosign the same checkpoint (signed by both keys) on the same origin and
+    tree; after it, a witness still pinning only the old key cosigns nothing."""
+    old = _keygen(tmp_path, "old.key", "--for", "log", "--origin", ORIGIN).strip()
+    new = _keygen(tmp_path, "new.key", "--for", "log", "--origin", ORIGIN).strip()
+    _keygen(tmp_path, "other.key")
+    keys = 'receipt_key_file = "other.key"\nbundle_key_file = "other.key"\n'
+    with (
+        witness_process(tmp_path / "w1", "witness.test/w1", {ORIGIN: [old]}) as w1,
+        witness_process(tmp_path / "w2", "witness.test/w2", {ORIGIN: [new]}) as w2,
+    ):
+
+        def table(*ws: WitnessProc) -> str:
+            return f"witness_quorum = {len(ws)}\n" + "".join(
+                f'[[witness]]\nurl = "{w.url}"\nvkey = "{w.verifier.vkey}"\n' for w in ws
+            )
+
+        before = _config(tmp_path, keys + 'log_key_file = "old.key"\n' + table(w1))
+        first = await _witnessed_round(before, "a")
+        assert first is not None
+        during = _config(tmp_path, keys + 'log_key_file = "new.key"\nprevious_log_key_file = '
+                         '"old.key"\n' + table(w1, w2))  # fmt: skip
+        both = await _witnessed_round(during, "b")
+        assert both is not None and both.size > first.size
+        require_quorum(both.note, [w1.verifier, w2.verifier], 2)
+        for vkey in (old, new):
+            open_checkpoint(both.note, [NoteVerifier.from_vkey(vkey)], ORIGIN)
+        after = f'log_key_file = "new.key"\nretired_log_vkeys = ["{old}"]\n'
+        stale = _config(tmp_path, keys + after + table(w1))
+        assert await _witnessed_round(stale, "c") is None  # w1 does not know the new key
+        moved = _config(tmp_path, keys + after + table(w2))
+        last = await _witnessed_round(moved, "d")
+        assert last is not None and last.size > both.size
+        open_checkpoint(last.note, [NoteVerifier.from_vkey(new)], ORIGIN)
