@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector.api.app import create_app
 from collector.log.leaves import batch_leaf
@@ -26,13 +27,20 @@ from collector.log.witnesses import Witnessing
 from collector.settings import Settings
 from collector.store.base import CheckpointRow
 from collector.store.open import open_store
-from notary_core.checkpoint import NoteVerifier, open_checkpoint
+from notary_core.checkpoint import (
+    Checkpoint,
+    NoteSigner,
+    NoteVerifier,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from notary_core.errors import BadData
 from notary_core.witness import require_quorum
 from tests.collector.test_api_cli import Client, _pubkey
 from tests.infra.witness import WitnessProc, witness_process
 from verifier.trust import load_trust_bytes
 from vnotary_cli.main import main
+from vnotary_cli.owner import _signing_key
 
 ORIGIN = "collector.test/log"
 HEAD = f'store = "sqlite:///c.db"\norigin = "{ORIGIN}"\nsigner_state = "signer.json"\n'
@@ -243,3 +251,15 @@ async def test_witnesses_follow_a_log_key_rotation(tmp_path: Path) -> None:
         last = await _witnessed_round(moved, "d")
         assert last is not None and last.size > both.size
         open_checkpoint(last.note, [NoteVerifier.from_vkey(new)], ORIGIN)
+
+
+def test_the_owners_history_check_takes_either_log_key_of_a_rotation() -> None:
+    """`vnotary owner log --verify` pins the trust file's log keys, old and new (§6.3)."""
+    old, new, other = (NoteSigner("collector.test", ed25519.Ed25519PrivateKey.generate())
+                       for _ in range(3))  # fmt: skip
+    note = sign_checkpoint(Checkpoint(ORIGIN, 3, bytes(32)), [new, old])
+    assert _signing_key(note, [old.verifier.vkey], ORIGIN) == old.verifier.vkey
+    assert _signing_key(note, [other.verifier.vkey, new.verifier.vkey], ORIGIN) == (
+        new.verifier.vkey)  # fmt: skip
+    with pytest.raises(BadData):
+        _signing_key(note, [other.verifier.vkey], ORIGIN)
