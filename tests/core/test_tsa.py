@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +156,25 @@ def test_a_batch_dated_after_the_tsa_time_is_future_time() -> None:
     later = dataclasses.replace(h, clock_uncertainty_ns=0)
     with pytest.raises(BadData):
         _no_batch_after([later], [tsa.Stamp("CN=T", h.first_utc_ns - 1, None, 1)])
+
+
+def test_a_bundle_without_tokens_and_a_trust_file_without_tsa_certs_loads_no_asn1(
+    tmp_path: Path,
+) -> None:
+    """Verifying needs asn1crypto and cryptography.x509 (~0.3 s to import, most of a 60 s
+    window's verify time) only when there is a token or a pinned TSA to check."""
+    w = f.make_world2()
+    (tmp_path / "b.vnb").write_bytes(f.build2(w))
+    code = (
+        "import pickle, sys\n"
+        "from notary_core.evidence import verify_bundle\n"
+        "data, trust = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "t = verify_bundle(data, trust)\n"
+        "print(t.verdict.name, 'asn1crypto' in sys.modules, 'cryptography.x509' in sys.modules)\n"
+    )
+    (tmp_path / "in.pkl").write_bytes(pickle.dumps(((tmp_path / "b.vnb").read_bytes(), w.trust())))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "in.pkl")],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert out == ["OK", "False", "False"]
