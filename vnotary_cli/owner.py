@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector.api.signatures import sign_request
+from notary_core.checkpoint import NoteVerifier, open_checkpoint
 from notary_core.errors import BadData
 from notary_core.history import Entry, History, verify_history
 
@@ -55,9 +56,12 @@ def fetch(base: str, vehicle: str, key: ed25519.Ed25519PrivateKey) -> list[dict[
 
 
 def check(
-    pages: list[dict[str, Any]], vehicle: str, log_vkey: str,
+    pages: list[dict[str, Any]], vehicle: str, log_vkeys: list[str],
     witnesses: list[str] | None = None, quorum: int | None = None,
 ) -> History:  # fmt: skip
+    """Verify the history against the pinned log keys (the checkpoint must be signed by one
+    of them: old and new across a log key rotation, protocol §6.3) and, when witnesses are
+    pinned, their quorum (§14)."""
     first = pages[0]
     if any(p["size"] != first["size"] for p in pages):
         raise ValueError("the pages name different checkpoints")
@@ -69,12 +73,27 @@ def check(
         for e in p["entries"]
     ]
     origin = note.split(b"\n", 1)[0].decode()
+    log_vkey = _signing_key(note, log_vkeys, origin)
     return verify_history(
         note, log_vkey, origin, vehicle, bytes.fromhex(x["leaf"]),
         [bytes.fromhex(h) for h in x["proof"]], bytes.fromhex(x["value"]),
         [bytes.fromhex(h) for h in x["siblings"]], entries, witnesses=witnesses or (),
         quorum=quorum,
     )  # fmt: skip
+
+
+def _signing_key(note: bytes, log_vkeys: list[str], origin: str) -> str:
+    """The first pinned log key that signed the checkpoint (the last one's error if none)."""
+    error: BadData | None = None
+    for vkey in log_vkeys:
+        try:
+            open_checkpoint(note, [NoteVerifier.from_vkey(vkey)], origin)
+        except BadData as exc:
+            error = exc
+            continue
+        return vkey
+    assert error is not None
+    raise error
 
 
 def _when(ns: int) -> str:
@@ -109,12 +128,12 @@ def run(args: argparse.Namespace) -> int:
     print(render(pages))
     if not args.verify:
         return EXIT_OK
-    if len(vkeys) != 1:
-        print("vnotary owner log: --verify needs a trust file pinning one log key (log_vkeys)",
+    if not vkeys:
+        print("vnotary owner log: --verify needs a trust file pinning the log key (log_vkeys)",
               file=sys.stderr)  # fmt: skip
         return EXIT_UNREADABLE
     try:
-        h = check(pages, args.vehicle, vkeys[0], doc.get("witnesses"), doc.get("witness_quorum"))
+        h = check(pages, args.vehicle, vkeys, doc.get("witnesses"), doc.get("witness_quorum"))
     except (BadData, ValueError, KeyError) as exc:
         print(f"NOT VERIFIED: {exc}")
         return EXIT_FAIL

@@ -36,7 +36,7 @@ def test_owner_log_checks_the_pinned_witness_quorum() -> None:
     pinned = [x.verifier.vkey for x in h.w.witnesses]
     note = h.w.cosign(h.new.note, (0, 1))
     cosigned = pages(replace(h.new, note=note), h.tree.size)
-    vkey = h.new.log_vkey
+    vkey = [h.new.log_vkey]
     assert owner.check(cosigned, h.new.vehicle, vkey).count == 7  # no witnesses pinned
     assert owner.check(cosigned, h.new.vehicle, vkey, pinned, 2).count == 7
     with pytest.raises(BadData) as err:
