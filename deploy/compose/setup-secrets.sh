@@ -12,7 +12,7 @@
 # postgres 999:999 (postgres image), collector and api 10001:10001 (Dockerfile.collector).
 # Existing keys are never replaced: delete a file to have it made again.
 # Environment: SECRETS (default: secrets/ beside this script), PYTHON (python3), VNOTARY
-# (vnotary), and MOSQUITTO_UID, POSTGRES_UID, COLLECTOR_UID to override the ids above.
+# (vnotary), ORIGIN (the log's origin, as in collector.toml), and MOSQUITTO_UID, POSTGRES_UID, COLLECTOR_UID to override the ids above.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 S="${SECRETS:-$here/secrets}"
@@ -82,8 +82,17 @@ host_args=(); for h in "${hosts[@]}"; do host_args+=(--host "$h"); done
 cp "$ca/ca.crt" "$S/broker/ca.crt"
 cp "$ca/ca.crt" "$S/collector/ca.crt"
 cp "$ca/crl.pem" "$S/broker/crl.pem"
-# The collector's Ed25519 log key: signs receipts, checkpoints and bundles.
-[ -f "$S/collector/collector.key" ] || "$VNOTARY" collector keygen --out "$S/collector/collector.key" >/dev/null
+# The collector's Ed25519 keys, one per statement (docs/collector.md § Keys); each public key
+# is written beside it in the form it is pinned: log.pub (the signed-note verifier key for
+# trust files and witnesses), receipt.pub (PEM, the agents' collector_public_key), bundle.pub
+# (base64 SPKI, trust files' collector_keys). ORIGIN must match collector.toml's origin.
+ORIGIN="${ORIGIN:-collector.example.net/vnotary/log}"
+[ -f "$S/collector/log.key" ] || "$VNOTARY" collector keygen --for log --origin "$ORIGIN" \
+  --out "$S/collector/log.key" > "$S/collector/log.pub"
+for k in receipt bundle; do
+  [ -f "$S/collector/$k.key" ] || "$VNOTARY" collector keygen --for "$k" \
+    --out "$S/collector/$k.key" > "$S/collector/$k.pub"
+done
 # The database password: one copy for PostgreSQL, one for the collector and the API (each
 # owned by its reader, so neither file needs to be readable by a group).
 if [ ! -f "$S/postgres/postgres_password" ]; then

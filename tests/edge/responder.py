@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
@@ -37,6 +38,7 @@ class Responder:
     withhold: bool = False
     reject: set[int] = field(default_factory=set)  # answer these seqs REJECTED
     beacon: Beacon | None = None  # put into every receipt (§6.1), as the latest final anchor
+    signer_for: Callable[[int], cose.Signer] | None = None  # by batch_seq: a key rotation
     _client: mqtt.Client | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,7 +79,8 @@ class Responder:
         status = ReceiptStatus.REJECTED if seq in self.reject else ReceiptStatus.STORED
         receipt = Receipt(device_id, seq, sealed.signed.header_hash, status, time.time_ns(), seq,
                           self.beacon)  # fmt: skip
-        c.publish(f"vn/v1/dev/{device_id}/receipt", receipt.sign(self.signer), qos=1)
+        signer = self.signer if self.signer_for is None else self.signer_for(seq)
+        c.publish(f"vn/v1/dev/{device_id}/receipt", receipt.sign(signer), qos=1)
 
     def chain(self) -> list[SealedBatch]:
         with self._lock:

@@ -235,7 +235,8 @@ def test_setup_secrets_gives_each_container_user_its_files(tmp_path: Path) -> No
     # The collector accepts its keys as written (it refuses group- or other-readable ones).
     from collector.settings import read_private
 
-    assert read_private(s / "collector" / "collector.key").startswith(b"-----BEGIN")
+    for key in ("log", "receipt", "bundle"):
+        assert read_private(s / "collector" / f"{key}.key").startswith(b"-----BEGIN")
     pw = (s / "postgres" / "postgres_password").read_bytes()
     assert pw == (s / "collector" / "postgres_password").read_bytes() and len(pw.strip()) == 48
     # A second run replaces no key.
