@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -161,13 +162,21 @@ def _run(args: argparse.Namespace) -> int:
     from collector.service import Collector  # noqa: PLC0415
 
     async def main() -> None:
+        # SIGTERM (systemd, docker stop) and SIGINT stop it cleanly: the run is cancelled,
+        # what is committed stays, the broker sees a DISCONNECT. Installed here rather than
+        # left to KeyboardInterrupt, which never comes for SIGTERM, nor for SIGINT when the
+        # process started with it ignored (a background job of a non-interactive shell).
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _stop, sig, task)
         async with Collector.open(settings) as c:
             print("collector running", flush=True)
             await c.run()
 
     refused: list[BaseException] = []
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
             asyncio.run(main())
     except* SignerRefused as group:
         refused.extend(group.exceptions)
@@ -175,6 +184,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"vnotary collector: refusing to sign, stopped: {refused[0]}", file=sys.stderr)
         return EXIT_REFUSED
     return 0
+
+
+def _stop(sig: signal.Signals, task: asyncio.Task[None]) -> None:
+    logging.getLogger("collector").info("%s: stopping", sig.name)
+    task.cancel()
 
 
 def _serve(args: argparse.Namespace) -> int:
