@@ -6,7 +6,8 @@ ACL block per collector), a PostgreSQL cluster with fsync, synchronous_commit an
 full_page_writes on (production's settings, not the tests'), and real `vnotary collector
 run` processes in one MQTT v5 shared-subscription group, configured and started as
 tests/collector/test_scale_failure.py does (its `_config`, `Collectors` and `Fleet`); the
-SQLite collector runs alone with its persistent session (WAL, synchronous=FULL). The load:
+SQLite collector runs as the embedded default: alone, with a persistent session (ended after
+its run, or it would queue the next runs' load), WAL, synchronous=FULL. The load:
 `--devices` devices, `--batches` batches each of `--records` real CAN records (comma2k19
 RAV4, data/), sealed and serialised before anything runs. Each configuration gets a fresh
 database and log key, stores one batch per device to warm up, then the rest is published as
@@ -16,7 +17,10 @@ under the log key).
 How each figure is taken, over the timed window:
 - CPU seconds: utime + stime from /proc/<pid>/stat, for each collector, its PostgreSQL
   backend (found by the application_name in its store URL), the other PostgreSQL processes
-  (WAL writer, checkpointer, ...), mosquitto, and this process (the devices' clients).
+  (WAL writer, checkpointer, ...), mosquitto, and this process (the devices' clients);
+  `others_cpu_s` is what every other process on the machine took meanwhile (/proc/stat),
+  the noise of a shared machine: a run that others left less than two cores is slower for
+  it, so compare runs with little of it (`--repeat` keeps each configuration's best).
 - Lock wait: PostgreSQL logs every statement's duration (log_min_duration_statement = 0,
   parameters not logged). A collector takes the log's row lock with `SELECT size FROM
   tlog_meta WHERE id = 1 FOR UPDATE` (collector/store/postgres.py), so that statement's
@@ -327,6 +331,7 @@ class Bench:
             "batches_per_s": round(len(load.timed) / seconds, 1),
             "cpu_s": cpu,
             "cpu_s_total": round(ours, 2),
+            "records_per_cpu_s": round(load.records / ours),  # what a record costs, all told
             "collector_cores": round(collectors_s / seconds, 2),  # 1.0: one core all along
             # CPU that other jobs on the machine took meanwhile (a shared machine's noise)
             "others_cpu_s": round(max(0.0, busy1 - busy0 - ours), 2),
