@@ -313,6 +313,7 @@ class Bench:
             cpu1, me1, busy1 = _cpu(pids), os.times(), _machine_busy()
             pg_other1 = self._pg_other(pids)
         finally:
+            say(f"  {n} collector(s) on {store}: stopping")
             collectors.close()
             if group is None:  # end its persistent session: it would queue the next runs' load
                 close_client(connect_client(self.broker, f"collector-{SOLO}"))
