@@ -129,6 +129,7 @@ def _machine_busy() -> float:
 @dataclass
 class _Tx:
     wrote: bool = False
+    ingest: bool = False  # stored batches (an ingest group), not the leader's checkpoint work
 
 
 @dataclass
@@ -158,10 +159,12 @@ def read_log(path: Path, offset: int, prefix: str, t0: float, t1: float) -> LogF
         elif sql == "COMMIT":
             if tx.wrote and inside:
                 out.commits_ms.append(ms)
+                out.ingest_tx += tx.ingest
             open_tx[pid] = _Tx()
         elif sql.startswith(("INSERT", "UPDATE", "DELETE")):
             tx.wrote = True
             if sql.startswith("INSERT INTO batches") and inside:
+                tx.ingest = True
                 name = app.removeprefix(prefix)
                 out.batches_by[name] = out.batches_by.get(name, 0) + 1
         elif sql == LOCK_SQL and inside:
@@ -343,6 +346,8 @@ class Bench:
             out["lock_wait_ms"] = _pct(fig.lock_waits_ms)
             out["commit_ms"] = _pct(fig.commits_ms)
             out["write_commits"] = len(fig.commits_ms)
+            out["ingest_commits"] = fig.ingest_tx
+            out["batches_per_ingest_commit"] = round(len(load.timed) / max(1, fig.ingest_tx), 1)
             out["batches_by_collector"] = fig.batches_by
             if set(fig.batches_by) != set(names):
                 say(f"  warning: not every collector stored batches: {fig.batches_by}")
