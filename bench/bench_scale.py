@@ -261,8 +261,7 @@ class Bench:
         dummy = cose.Signer.from_key(ed25519.Ed25519PrivateKey.generate()).public
         self.fleet = Fleet(broker, args.devices, dummy)  # receipts: verified in `deliver`
         self.runs = 0
-        mosq = [p for p, comm in _children(os.getpid()).items() if comm == "mosquitto"]
-        self.mosquitto = mosq
+        self.mosquitto = [p for p, comm in _children(os.getpid()).items() if comm == "mosquitto"]
 
     def _cfg(self, d: Path, name: str, url: str, group: str | None) -> Path:
         cfg = _config(d, self.broker, name, url, group=group)
