@@ -44,6 +44,7 @@ import json
 import os
 import queue
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -423,6 +424,10 @@ def main() -> int:
         help="PostgreSQL logs no statement durations (then no lock and commit figures)",
     )
     args = ap.parse_args()
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started as a background job (`cmd &`): SIGINT is ignored, and the collectors would
+        # inherit that and ignore the SIGINT that stops them (then a kill after 10 s each).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     load0 = os.getloadavg()
     settings = PG_SETTINGS if args.statement_log else DURABLE
     certs = tuple(f"collector-{n}" for n in (*NAMES, SOLO))
