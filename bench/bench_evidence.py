@@ -3,9 +3,10 @@ for a synthetic hour. Reports bundle bytes per disclosed record with multiproofs
 one inclusion path per record, and verification records/s against the bare floor of
 hashing the disclosed records (SHA-256 of 0x00 || salt || record). Verification runs with
 the C record loop (notary_core/_accel.c) when it is built, and again in pure Python for
-comparison. Last line: JSON.
+comparison. Each verification is timed as the best of --repeat runs (the machine is
+shared: the best run is the one least disturbed), v1 and v2 alike. Last line: JSON.
 
-    .venv/bin/python bench/bench_evidence.py [--hour-rate 100]
+    .venv/bin/python bench/bench_evidence.py [--hour-rate 100] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -174,14 +175,9 @@ def scenario(name: str, recs: list[bytes], scope: tuple[str, ...]) -> dict[str, 
     disclosed_n = sum(len(x.disclosed) for x in evidence)
     multiproof_bytes = sum(32 * len(x.multiproof) for x in evidence)
     trust = _trust(log_key.verifier.vkey, collector.public.spki())
-    t = time.perf_counter()
-    transcript = verify_bundle(data, trust)
-    verify_s = time.perf_counter() - t
-    assert transcript.verdict is Verdict.OK, transcript.to_dict()
+    verify_s = _verify_best(data, trust)
     accelerated, evidence_mod.ACCELERATED = evidence_mod.ACCELERATED, False
-    t = time.perf_counter()
-    assert verify_bundle(data, trust).verdict is Verdict.OK  # the pure-Python record loop
-    pure_s = time.perf_counter() - t
+    pure_s = _verify_best(data, trust)  # the pure-Python record loop
     evidence_mod.ACCELERATED = accelerated
     items = [(d.salt, d.record) for x in evidence for d in x.disclosed]
     t = time.perf_counter()
@@ -282,10 +278,7 @@ def _v2(
     data = b.sign(k.collector)
     build_s = time.perf_counter() - t
     trust = _trust(k.log_key.verifier.vkey, k.collector.public.spki())
-    t = time.perf_counter()
-    transcript = verify_bundle(data, trust)
-    verify_s = time.perf_counter() - t
-    assert transcript.verdict is Verdict.OK, transcript.to_dict()
+    verify_s = _verify_best(data, trust)
     disclosed_n = sum(len(x.disclosed) for x in evidence)
     return {
         "disclosed": disclosed_n, "bundle_bytes": len(data),
@@ -294,6 +287,20 @@ def _v2(
         "verify_records_per_s": round(disclosed_n / verify_s),
         "canonical_recheck": _recheck(data, verify_s),
     }  # fmt: skip
+
+
+REPEAT = 3
+
+
+def _verify_best(data: bytes, trust: Trust) -> float:
+    """Seconds of the fastest of REPEAT verifications, each of which must say OK."""
+    best = float("inf")
+    for _ in range(REPEAT):
+        t = time.perf_counter()
+        transcript = verify_bundle(data, trust)
+        best = min(best, time.perf_counter() - t)
+        assert transcript.verdict is Verdict.OK, transcript.to_dict()
+    return best
 
 
 def _recheck(data: bytes, verify_s: float) -> dict[str, object]:
@@ -326,7 +333,15 @@ def _recheck(data: bytes, verify_s: float) -> dict[str, object]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--hour-rate", type=int, default=100, help="records/s of the synthetic hour")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="time each verification as the best of this many runs (default 3)",
+    )
     args = p.parse_args()
+    global REPEAT  # noqa: PLW0603 - one knob for every scenario
+    REPEAT = max(1, args.repeat)
     recs = rav4(60)
     results = [
         scenario("rav4_60s_all", recs, ("can0", "gnss", "imu")),

@@ -45,6 +45,7 @@ from collector.store.base import AnchorRow, Store
 from collector.store.open import open_store
 from notary_core import cose
 from notary_core.checkpoint import NoteSigner
+from vnotary_cli.demo.stack import free_port as _free_port
 from witness.config import WitnessConfig
 from witness.config import write_key as write_witness_key
 
@@ -52,12 +53,6 @@ REPO = Path(__file__).resolve().parent.parent
 ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ORIGIN = "bench.test/log"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

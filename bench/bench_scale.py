@@ -274,13 +274,13 @@ class Bench:
 
     async def run(self, load: Load, n: int, store: str) -> dict[str, object]:
         self.runs += 1
-        tag = f"bench{self.runs}-"
+        tag = "collector-"  # each instance's application_name (test_scale_failure._config)
         d = self.tmp / f"run{self.runs}"
         d.mkdir()
         if store == "postgresql":
             url = self.pg.new_database()
             names = NAMES[:n]
-            urls = {m: f"{url}?application_name={tag}{m}" for m in names}
+            urls = {m: url for m in names}
             group: str | None = f"bench{self.runs}"
         else:
             url = f"sqlite:///{d / 'collector.db'}"
@@ -292,7 +292,7 @@ class Bench:
         collectors = Collectors(d)
         log_at = self.pg.log.stat().st_size
         try:
-            await asyncio.gather(*(asyncio.to_thread(collectors.start, m, cfgs[m]) for m in names))
+            await asyncio.to_thread(collectors.start, cfgs)
             say(f"  {n} collector(s) on {store}: started, warming up")
             await asyncio.sleep(1.0)  # subscribed (SUBACK) before the warm-up
             await asyncio.to_thread(deliver, self.fleet, key, load.warm, self.args.timeout)
@@ -301,7 +301,7 @@ class Bench:
                 with psycopg.connect(url) as conn:
                     rows = conn.execute(
                         "SELECT application_name, pid FROM pg_stat_activity "
-                        "WHERE application_name LIKE %s",
+                        "WHERE application_name LIKE %s AND datname = current_database()",
                         (tag + "%",),
                     ).fetchall()
                 for app, pid in rows:

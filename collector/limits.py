@@ -48,7 +48,8 @@ ingest task is free, never waiting for more. 64 x 1,000-record batches is ~0.25 
 verification, the worst added latency of a receipt under full load."""
 
 GROUP_MAX_BYTES = 32 * 1024 * 1024
-"""Payload bytes per group: bounds the memory a group holds (4 maximal 8 MiB batches)."""
+"""Payload bytes per group, a compressed payload counted at its declared inflated length
+(docs/protocol.md §5.1): bounds the memory a group holds (4 maximal 8 MiB batches)."""
 
 GROUP_GAP_GRACE_S = 10.0
 """In a shared group consecutive batches of one device go to different collectors and may

@@ -2,13 +2,21 @@
 
 store = "sqlite:///var/lib/vnotary/collector.db"     # or postgresql://user@host/db
 store_password_file = "db.password"  # optional; or VNOTARY_STORE_PASSWORD, or a credential
-key_file = "collector.key"        # Ed25519 PEM: signs receipts and checkpoints
+key_file = "collector.key"        # Ed25519 PEM: the default key of the three statements
+log_key_file = "log.key"          # optional: signs checkpoints (signed notes, §7)
+receipt_key_file = "receipt.key"  # optional: signs receipts (§6), pinned by agents
+bundle_key_file = "bundle.key"    # optional: signs evidence bundles (§12), pinned in trust files
+previous_log_key_file = "log-2025.key"   # optional: a log key rotation in progress: it
+                                  # cosigns each checkpoint beside log_key_file (§6.3)
+retired_log_vkeys = ["collector.example+1a2b3c4d+AX..."]  # published in the trust file
+retired_bundle_keys = ["<base64 SPKI DER>"]  # keys of bundles issued before a rotation
 origin = "collector.example/vnotary/log"            # checkpoint origin line
 checkpoint_interval_s = 1.0
 gap_grace_s = 10.0                # a hole is a gap once it outlived this (default: 0 alone,
                                   # 10 in a shared group; docs/collector.md § Gaps)
 signer_state = "collector.key.signer-state.json"  # the signer guard's memory (default: beside
-                                  # key_file; docs/collector.md § Signer guard)
+                                  # key_file, else log_key_file; required for a log key
+                                  # rotation; docs/collector.md § Signer guard)
 witness_quorum = 2                # cosignatures a checkpoint needs before it is published
 
 [[witness]]                       # one table per witness (docs/witness.md); none: quorum 0
@@ -37,6 +45,9 @@ dbc = "toyota_rav4_2017_pt_generated.dbc"                 # decodes CAN views in
 max_signature_age_s = 300  retry_after_s = 5
 party_rate_per_s = 2.0  party_burst = 120               # signed requests per party
 
+A production deployment gives each statement its own key (log_key_file, receipt_key_file,
+bundle_key_file: docs/collector.md § Keys); `key_file` alone signs all three, as before.
+
 Every key is checked: an unknown or misspelt one is refused with its path, and each problem
 is one `key: problem` item of a single BadData(MALFORMED) naming the file. Relative paths
 are relative to the file. The secrets (the database password, the chain key) are never
@@ -47,6 +58,8 @@ $CREDENTIALS_DIRECTORY (pydantic-settings' secrets directory). No import-time gl
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import tomllib
 from pathlib import Path
@@ -65,6 +78,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,7 +97,7 @@ from collector.log.witness_http import HttpWitness
 from collector.log.witnesses import WitnessClient, witness_sizes
 from collector.store.base import Store
 from notary_core import cose
-from notary_core.checkpoint import NoteSigner
+from notary_core.checkpoint import NoteSigner, NoteVerifier
 from notary_core.errors import BadData, NotaryError, Reason
 from notary_core.witness import WitnessVerifier
 
@@ -215,7 +229,14 @@ class TimeSettings(_Table):
 
 class Settings(_Table):
     store: str = Field(pattern=r"^(sqlite|postgresql|postgres)://")
-    key_file: str
+    log_key_file: str | None = None  # checkpoints (signed notes, protocol §7)
+    receipt_key_file: str | None = None  # receipts (§6), pinned by every agent
+    bundle_key_file: str | None = None  # evidence bundles (§12), pinned in trust files
+    # The default of the three above (one key signs all): required unless each is set.
+    key_file: str | None = Field(default=None, validate_default=True)
+    previous_log_key_file: str | None = None  # a log key rotation: cosigns every checkpoint
+    retired_log_vkeys: tuple[str, ...] = ()  # still published in the trust file (§6.3)
+    retired_bundle_keys: tuple[str, ...] = ()  # base64 SPKI DER, ditto
     origin: str = Field(min_length=1, max_length=255)
     store_password_file: str | None = None
     checkpoint_interval_s: Seconds = limits.DEFAULT_CHECKPOINT_INTERVAL_S
@@ -232,12 +253,55 @@ class Settings(_Table):
     gap_grace_s: float | None = Field(default=None, ge=0, le=86_400)
     tsa: tuple[TsaSettings, ...] = ()
 
-    resolve_paths = field_validator("key_file", "store_password_file", "signer_state")(_rel)
+    resolve_paths = field_validator(
+        "key_file", "log_key_file", "receipt_key_file", "bundle_key_file",
+        "previous_log_key_file", "store_password_file", "signer_state",
+    )(_rel)  # fmt: skip
 
-    @field_validator("witness", "tsa", mode="before")
+    @field_validator("witness", "tsa", "retired_log_vkeys", "retired_bundle_keys", mode="before")
     @classmethod
     def _witness_list(cls, v: Any) -> Any:
         return tuple(v) if isinstance(v, list) else v  # TOML arrays of tables are lists
+
+    @field_validator("key_file")
+    @classmethod
+    def _default_key(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """key_file may be left out only when every statement has its own key (a field
+        left out is a `missing` problem, reported with the others)."""
+        own = ("log_key_file", "receipt_key_file", "bundle_key_file")
+        if v is None and any(info.data.get(k) is None for k in own):
+            raise PydanticCustomError("missing", "Field required")
+        return v
+
+    @field_validator("retired_log_vkeys")
+    @classmethod
+    def _retired_vkeys(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for vkey in v:
+            try:
+                NoteVerifier.from_vkey(vkey)
+            except (NotaryError, ValueError) as exc:
+                raise ValueError(f"not a signed-note verifier key: {vkey!r}: {exc}") from None
+        return v
+
+    @field_validator("retired_bundle_keys")
+    @classmethod
+    def _retired_spkis(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for b64 in v:
+            try:
+                cose.PublicKey.from_spki(base64.b64decode(b64, validate=True))
+            except (binascii.Error, NotaryError) as exc:
+                raise ValueError(f"not a base64 SPKI public key: {b64!r}: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _keys(self) -> Settings:
+        if self.previous_log_key_file is not None:
+            if self.signer_state is None:
+                raise ValueError("previous_log_key_file (a log key rotation) needs signer_state "
+                                 "set: the guard's memory is the log's, not a key's")  # fmt: skip
+            if self.previous_log_key_file == self.log_key_path():
+                raise ValueError("previous_log_key_file is log_key_file: rotate to a new key")
+        return self
 
     @model_validator(mode="after")
     def _quorum(self) -> Settings:
@@ -311,21 +375,64 @@ class Settings(_Table):
             grace = limits.GROUP_GAP_GRACE_S if grouped else 0.0
         return int(grace * 1e9)
 
-    def signing_key(self) -> ed25519.Ed25519PrivateKey:
-        key = serialization.load_pem_private_key(read_private(self.key_file), None)
+    def log_key_path(self) -> str:
+        path = self.log_key_file or self.key_file
+        assert path is not None  # _keys
+        return path
+
+    def receipt_key_path(self) -> str:
+        path = self.receipt_key_file or self.key_file
+        assert path is not None  # _keys
+        return path
+
+    def bundle_key_path(self) -> str:
+        path = self.bundle_key_file or self.key_file
+        assert path is not None  # _keys
+        return path
+
+    def signing_key(self, path: str | None = None) -> ed25519.Ed25519PrivateKey:
+        """An Ed25519 private key (PEM, 0600): `path`, by default the checkpoint key."""
+        path = path or self.log_key_path()
+        key = serialization.load_pem_private_key(read_private(path), None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise BadData(Reason.BAD_KEY, f"{self.key_file}: the collector key must be Ed25519")
+            raise BadData(Reason.BAD_KEY, f"{path}: the collector's keys must be Ed25519")
         return key
 
     def receipt_signer(self) -> cose.Signer:
-        return cose.Signer.from_key(self.signing_key())
+        """Signs receipts (protocol §6): the key every agent pins."""
+        return cose.Signer.from_key(self.signing_key(self.receipt_key_path()))
+
+    def bundle_signer(self) -> cose.Signer:
+        """Signs evidence bundles (§12): the key trust files pin as collector_keys."""
+        return cose.Signer.from_key(self.signing_key(self.bundle_key_path()))
 
     def note_signer(self) -> NoteSigner:
-        return NoteSigner(self.origin.split("/")[0], self.signing_key())
+        """Signs checkpoints (§7): the key trust files pin as log_vkeys."""
+        return NoteSigner(self.origin.split("/")[0], self.signing_key(self.log_key_path()))
+
+    def note_signers(self) -> tuple[NoteSigner, ...]:
+        """Every key that signs each checkpoint: the log key, and during a rotation the
+        previous one beside it (protocol §6.3)."""
+        signers = [self.note_signer()]
+        if self.previous_log_key_file is not None:
+            name = self.origin.split("/")[0]
+            signers.append(NoteSigner(name, self.signing_key(self.previous_log_key_file)))
+        return tuple(signers)
+
+    def log_vkeys(self) -> list[str]:
+        """The log keys a trust file pins: the current, the previous one, the retired ones."""
+        out = [s.verifier.vkey for s in self.note_signers()]
+        return out + [v for v in self.retired_log_vkeys if v not in out]
+
+    def bundle_keys(self) -> list[str]:
+        """The bundle keys a trust file pins (base64 SPKI DER): the current and retired."""
+        out = [base64.b64encode(self.bundle_signer().public.spki()).decode()]
+        return out + [k for k in self.retired_bundle_keys if k not in out]
 
     def signer_state_path(self) -> Path:
         """The signer guard's state, next to the checkpoint key unless configured."""
-        return Path(self.signer_state or self.key_file + ".signer-state.json")
+        return Path(self.signer_state or (self.key_file or self.log_key_path())
+                    + ".signer-state.json")  # fmt: skip
 
     def witness_verifiers(self) -> tuple[WitnessVerifier, ...]:
         return tuple(w.verifier for w in self.witness)
@@ -350,8 +457,11 @@ class Settings(_Table):
         async def probe(empty_note: bytes) -> dict[str, int]:
             return await witness_sizes(clients, empty_note)
 
-        return CheckpointSigner(store, self.note_signer(), self.origin, state, policy,
-                                probe if clients else None)  # fmt: skip
+        retired = tuple(NoteVerifier.from_vkey(v) for v in self.retired_log_vkeys)
+        signers = self.note_signers()
+        return CheckpointSigner(store, signers[0], self.origin, state, policy,
+                                probe if clients else None, also=signers[1:],
+                                retired=retired)  # fmt: skip
 
 
 def problems(exc: ValidationError) -> str:
@@ -395,7 +505,7 @@ def write_private(path: Path, data: bytes, *, force: bool = False) -> None:
 
 
 def write_key(path: Path, *, force: bool = False) -> ed25519.Ed25519PrivateKey:
-    """A new Ed25519 collector key, PEM, 0600. The key is the identity every verifier pins:
+    """A new Ed25519 collector key, PEM, 0600. The key is an identity verifiers pin:
     an existing one is replaced only with `force` (FileExistsError otherwise)."""
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(

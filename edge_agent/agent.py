@@ -41,7 +41,7 @@ from edge_agent.spool import SPOOL_STREAM, Spool, SpoolDamaged
 from notary_core import records as rec
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from notary_core.header import Beacon
-from notary_core.receipt import ReceiptStatus, open_receipt
+from notary_core.receipt import ReceiptStatus, open_receipt_any
 
 if TYPE_CHECKING:
     from edge_agent.metrics_http import MetricsServer
@@ -86,7 +86,7 @@ class Agent:
         self.cfg = cfg
         Spool.check_location(cfg.spool_path, cfg.min_free_bytes)
         self.signer = device_key.load_signer(cfg.key_file)
-        self.collector_key = device_key.load_public(cfg.mqtt.collector_public_key)
+        self.collector_keys = tuple(map(device_key.load_public, cfg.mqtt.collector_public_keys))
         device_key.check_private_file(cfg.mqtt.key_file)
         for p in (cfg.mqtt.ca_file, cfg.mqtt.cert_file):
             if not os.access(p, os.R_OK):
@@ -395,7 +395,7 @@ class Agent:
             except queue.Empty:
                 return
             try:
-                receipt = open_receipt(raw, self.collector_key)
+                receipt = open_receipt_any(raw, self.collector_keys)
                 if receipt.device_id != self.cfg.device_id:
                     raise BadData(Reason.KEY_MISMATCH, f"receipt for {receipt.device_id!r}")
             except NotaryError as exc:

@@ -51,12 +51,13 @@ class MqttConfig:
     ca_file: Path
     cert_file: Path
     key_file: Path
-    collector_public_key: Path
+    collector_public_keys: tuple[Path, ...]  # the pinned receipt keys (several: a rotation)
     inflight: int = limits.DEFAULT_INFLIGHT
     receipt_timeout_s: float = limits.DEFAULT_RECEIPT_TIMEOUT_S
     backoff_min_s: float = limits.DEFAULT_BACKOFF_MIN_S
     backoff_max_s: float = limits.DEFAULT_BACKOFF_MAX_S
     keepalive_s: int = 30
+    compress: str = "zlib"  # docs/protocol.md §5.1 envelope on the wire; "none": bare batches
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,29 @@ class _Mqtt(_Table):
     ca_file: str
     cert_file: str
     key_file: str
-    collector_public_key: str
+    collector_public_key: str | tuple[str, ...]  # one PEM file, or several during a rotation
     inflight: int = Field(default=limits.DEFAULT_INFLIGHT, gt=0, le=1000)
     receipt_timeout_s: float = Field(default=limits.DEFAULT_RECEIPT_TIMEOUT_S, gt=0)
     backoff_min_s: float = Field(default=limits.DEFAULT_BACKOFF_MIN_S, gt=0)
     backoff_max_s: float = Field(default=limits.DEFAULT_BACKOFF_MAX_S, gt=0)
     keepalive_s: int = Field(default=30, gt=0, le=65535)
+    # zlib by default: the link (cellular) is the scarce resource, ~1 us of CPU per frame
+    # buys 2.8x fewer bytes (docs/performance.md); "none" for a collector older than §5.1.
+    compress: Literal["zlib", "none"] = "zlib"
+
+    @field_validator("collector_public_key", mode="before")
+    @classmethod
+    def _receipt_keys(cls, v: Any) -> Any:
+        """A TOML array of receipt keys (a rotation in progress, protocol §6.3)."""
+        if isinstance(v, list):
+            if not v or len(set(v)) != len(v):
+                raise ValueError("a list of distinct PEM files, at least one")
+            return tuple(v)
+        return v
+
+
+def _paths(v: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (v,) if isinstance(v, str) else v
 
 
 class _Source(_Table):
@@ -238,12 +256,13 @@ def parse(doc: dict[str, Any], base: Path, config_hash: bytes, name: str = "conf
             ca_file=path(m.ca_file),
             cert_file=path(m.cert_file),
             key_file=path(m.key_file),
-            collector_public_key=path(m.collector_public_key),
+            collector_public_keys=tuple(map(path, _paths(m.collector_public_key))),
             inflight=m.inflight,
             receipt_timeout_s=m.receipt_timeout_s,
             backoff_min_s=m.backoff_min_s,
             backoff_max_s=m.backoff_max_s,
             keepalive_s=m.keepalive_s,
+            compress=m.compress,
         ),
         sources=tuple(
             SourceConfig(**{**s.model_dump(), "file": str(path(s.file)) if s.file else ""})

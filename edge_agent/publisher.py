@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent.config import MqttConfig
+from notary_core import envelope
 from notary_core.errors import BadData, Reason
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class MqttPublisher:
         self.receipts = receipts
         self.epoch = 0  # +1 per ready connection: the agent re-plans delivery on change
         self.last_error = ""
+        self._method = envelope.Method.ZLIB if cfg.compress == "zlib" else None
         self._ready = threading.Event()
         self._lock = threading.Lock()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5)
@@ -90,10 +92,13 @@ class MqttPublisher:
             sock.close()
 
     def publish(self, payload: bytes) -> bool:
-        """Hand one batch to paho (QoS 1); False if not connected (the agent retries)."""
+        """Hand one sealed batch to paho (QoS 1), in its compressed envelope unless
+        `mqtt.compress` is "none" (docs/protocol.md §5.1; the spool keeps the bare bytes);
+        False if not connected (the agent retries)."""
         if not self._ready.is_set():
             return False
-        info = self._client.publish(batch_topic(self.device_id), payload, qos=1)
+        wire = envelope.for_wire(payload, self._method)
+        info = self._client.publish(batch_topic(self.device_id), wire, qos=1)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def _on_connect(

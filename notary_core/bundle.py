@@ -99,7 +99,7 @@ class EvidenceBundle:
     issued_utc_ns: int
     log_origin: str
     log_vkey: str  # signed-note verifier key of the log
-    collector_key: bytes  # SPKI of the key that signs bundles and receipts
+    collector_key: bytes  # SPKI of the key that signs bundles (the bundle key, §6)
     request: Request
     device_key: bytes  # SPKI
     device_events: tuple[LoggedEntry, ...]  # registry events of the device key

@@ -257,11 +257,18 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
     witnessed = _witnesses(run, b, trust)
     if trust is not None and pinned:
         with run.check("trust.collector") as c:
-            if trust.log_vkeys and b.log_vkey not in trust.log_vkeys:
-                raise BadData(Reason.UNTRUSTED, "the log key is not one the verifier trusts")
+            # Each statement against its own pins (§13): the checkpoint against log_vkeys,
+            # the bundle's signer against collector_keys, never against the union.
+            log_key = _pinned_log_key(b, trust.log_vkeys) if trust.log_vkeys else None
             if trust.collector_keys and b.collector_key not in trust.collector_keys:
-                raise BadData(Reason.UNTRUSTED, "the collector key is not one you trust")
+                raise BadData(Reason.UNTRUSTED, "the bundle key is not one you pinned "
+                              "(collector_keys)")  # fmt: skip
             c.detail = "the log and collector keys are the ones you pinned"
+            if log_key is not None and log_key != b.log_vkey:
+                c.detail = (
+                    f"the checkpoint is signed by the pinned log key {log_key} (the bundle "
+                    f"names {b.log_vkey}: a log key rotation, §6.3); the bundle key is pinned"
+                )
     a = b.anchor
     if a is None and witnessed:  # §12.3: the quorum stands for the checkpoint offline
         run.t.checks.append(
@@ -308,6 +315,24 @@ def _trust(run: _Run, b: EvidenceBundle, trust: Trust | None, lookup: AnchorLook
             "consistent, but its checkpoint has no quorum of witnesses you pinned (--trust) "
             "and was not checked on chain (--rpc): it could be one of two histories",
         )
+
+
+def _pinned_log_key(b: EvidenceBundle, pinned: frozenset[str]) -> str:
+    """The pinned log key whose valid signature the checkpoint carries (§6.3: during a log
+    key rotation a checkpoint is signed by the old and the new key; either one pinned is
+    enough). UNTRUSTED when none is."""
+    if b.log_vkey in pinned:
+        return b.log_vkey
+    for vkey in sorted(pinned):
+        try:
+            checkpoint.open_checkpoint(
+                b.checkpoint, [checkpoint.NoteVerifier.from_vkey(vkey)], origin=b.log_origin
+            )
+        except BadData:
+            continue
+        return vkey
+    raise BadData(Reason.UNTRUSTED, "the checkpoint is signed by no log key you pinned "
+                  "(log_vkeys)")  # fmt: skip
 
 
 def _append_only(run: _Run, a: AnchorRef, status: AnchorStatus) -> None:

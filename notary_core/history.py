@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from notary_core import checkpoint, heads, merkle
+from notary_core import checkpoint, heads, merkle, witness
 from notary_core.errors import BadData, Reason
 from notary_core.logleaf import AccessEvent, IndexLeaf
 
@@ -44,19 +44,34 @@ def verify_history(
     head_value: bytes,
     head_siblings: Sequence[bytes],
     entries: Sequence[Entry],
+    *,
+    witnesses: Sequence[str] = (),
+    quorum: int | None = None,
 ) -> History:
     """Raise BadData (BAD_CHECKPOINT, NOT_IN_LOG, INDEX_MISMATCH, BAD_PROOF, ENTRY_OMITTED)
-    unless `entries` are all of the vehicle's entries up to the checkpoint, newest first."""
+    unless `entries` are all of the vehicle's entries up to the checkpoint, newest first.
+
+    With `witnesses` pinned (signed-note verifier keys), `quorum` of them (None: all) must
+    have cosigned the checkpoint (§7.2, §14)."""
     try:
         cp = checkpoint.open_checkpoint(note, [checkpoint.NoteVerifier.from_vkey(log_vkey)], origin)
+        if witnesses:
+            pinned = [witness.WitnessVerifier.from_vkey(v) for v in sorted(set(witnesses))]
+            witness.require_quorum(note, pinned, len(pinned) if quorum is None else quorum)
     except BadData as exc:
         raise BadData(Reason.BAD_CHECKPOINT, f"{exc.reason}: {exc.message}") from None
-    leaf = IndexLeaf.from_leaf(index_leaf)
+    try:
+        leaf = IndexLeaf.from_leaf(index_leaf)
+    except BadData as exc:
+        raise BadData(Reason.INDEX_MISMATCH, f"the index leaf: {exc.message}") from None
     if cp.size < 1 or leaf.covered != cp.size - 1:
         raise BadData(Reason.INDEX_MISMATCH, "the index leaf is not the checkpoint's last leaf")
     _included(cp, index_leaf, cp.size - 1, index_proof, "the index leaf")
     heads.verify_head(leaf.root, heads.vehicle_key(vehicle_id), head_value, tuple(head_siblings))
-    head = heads.VehicleHead.parse(head_value).entries
+    try:
+        head = heads.VehicleHead.parse(head_value).entries
+    except BadData as exc:
+        raise BadData(Reason.INDEX_MISMATCH, f"the vehicle's head: {exc.message}") from None
     if len(entries) != head.count:
         raise BadData(
             Reason.ENTRY_OMITTED,
@@ -67,7 +82,12 @@ def verify_history(
     for n, e in zip(range(head.count - 1, -1, -1), entries, strict=True):
         if e.index != want_index or heads.leaf_hash(e.leaf) != want_hash:
             raise BadData(Reason.ENTRY_OMITTED, f"entry {n} of the vehicle is not the one named")
-        event = AccessEvent.from_leaf(e.leaf)
+        try:
+            event = AccessEvent.from_leaf(e.leaf)
+        except BadData as exc:
+            raise BadData(
+                Reason.ENTRY_OMITTED, f"log entry {e.index} is not an access event: {exc.message}"
+            ) from None
         link = event.vehicle_link
         if event.vehicle_id != vehicle_id or link is None or link.n != n:
             raise BadData(

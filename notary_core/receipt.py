@@ -10,6 +10,7 @@ collector key over the deterministic CBOR map:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -96,3 +97,18 @@ def open_receipt(data: bytes, collector_key: cose.PublicKey) -> Receipt:
     ):
         raise BadData(Reason.MALFORMED, "receipt fields have the wrong types")
     return receipt
+
+
+def open_receipt_any(data: bytes, keys: Sequence[cose.PublicKey]) -> Receipt:
+    """A receipt that verifies under one of the pinned receipt keys (several during a
+    rotation, protocol §6.3). Raises the first key's BadData when none verifies it."""
+    if not keys:
+        raise BadData(Reason.UNKNOWN_KEY, "no receipt key pinned")
+    first: BadData | None = None
+    for key in keys:
+        try:
+            return open_receipt(data, key)
+        except BadData as exc:
+            first = first or exc
+    assert first is not None
+    raise first

@@ -31,6 +31,7 @@ from notary_core.errors import BadData
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vectors_bundle_v2  # version 2, beside this script
+import vectors_envelope
 import vectors_v2
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "core"
@@ -321,6 +322,14 @@ def batch_doc() -> Doc:
     }
 
 
+def envelope_doc() -> Doc:
+    """The compressed envelope (§5.1) of batch.json's EdDSA sealed batch."""
+    recs = [r.encode(rec) for _, rec in sample_records()]
+    _, ed = signers()["EdDSA"]
+    sb = batch.seal(batch_template(ed), recs, bytes([0x5A]) * 32, ed)
+    return vectors_envelope.envelope_doc(sb.to_bytes())
+
+
 def checkpoint_doc() -> Doc:
     seed = bytes([0x22]) * 32
     origin = "collector.example/vnotary/log"
@@ -471,6 +480,7 @@ DOCS: dict[str, Callable[[], Doc]] = {
     "index.json": vectors_v2.index_doc,
     "bundle-v2.json": vectors_bundle_v2.bundle_v2_doc,
     "witness.json": witness_doc,
+    "envelope.json": envelope_doc,
 }
 
 

@@ -15,7 +15,8 @@
 #                                         tools from npm into web/node_modules (TypeScript,
 #                                         ESLint, axe-core: web/package-lock.json), chrony
 #                                         (chronyd -x in the clock tests: it never
-#                                         touches the host's clock)
+#                                         touches the host's clock), mosquitto-clients
+#                                         (mosquitto_sub: the compose broker healthcheck)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-test}"
@@ -30,6 +31,7 @@ if [ "$mode" = test ]; then
   [ -x /usr/bin/chromium ] || need_apt+=(chromium)
   command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
   [ -x /usr/sbin/chronyd ] || need_apt+=(chrony)
+  command -v mosquitto_sub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"

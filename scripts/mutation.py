@@ -7,8 +7,9 @@
 
 Runs with the C accelerators off (VNOTARY_PURE_PYTHON=1: the Python path is what is mutated
 and tested), then prints the score: killed / (killed + survived), mutants that timed out
-counted as killed, those listed as equivalent in docs/testing.md left out. Exits 1 below
---threshold (a ratio), and lists the survivors so each can be killed or listed.
+counted as killed, those no test executes ("no tests") counted as survivors, those listed
+as equivalent in docs/testing.md left out. Exits 1 below --threshold (a ratio), and lists
+the survivors so each can be killed or listed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = [sys.executable, "-m", "mutmut"]
 KILLED = {"killed", "timeout", "segfault"}
-COUNTED = KILLED | {"survived"}
+# A mutant no test executes ("no tests") survives as surely as one the tests run and miss.
+LIVE = {"survived", "no tests", "suspicious"}
+COUNTED = KILLED | LIVE
 # docs/testing.md, table "Equivalent mutants": `notary_core.x.y__mutmut_N` | one-line reason
 EQUIVALENT = re.compile(r"^\|\s*`([\w.]+__mutmut_\d+)`\s*\|", re.MULTILINE)
 
@@ -78,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     skip = equivalent()
     counted = {n: s for n, s in chosen.items() if s in COUNTED and n not in skip}
     killed = sum(s in KILLED for s in counted.values())
-    survivors = sorted(n for n, s in counted.items() if s == "survived")
+    survivors = sorted(n for n, s in counted.items() if s in LIVE)
     other = sorted({s for s in chosen.values() if s not in COUNTED})
     score = killed / len(counted) if counted else 0.0
     for n in survivors:
-        print(f"  survived: {n}  (mutmut show {n})")
+        print(f"  {counted[n]}: {n}  (mutmut show {n})")
     rest = f": {', '.join(other)}" if other else ""
     print(f"mutation score: {killed}/{len(counted)} = {score:.1%} "
           f"(threshold {args.threshold:.0%}); "

@@ -25,6 +25,7 @@ from collector.settings import Settings, read_private, write_key
 from collector.store.base import AnchorRow
 from collector.store.open import open_store
 from notary_core import cose
+from notary_core.checkpoint import NoteVerifier
 from notary_core.errors import BadData, Reason
 from notary_core.grant import thumbprint
 from vnotary_cli.argtypes import ed25519_b64url, utc_ns
@@ -37,10 +38,20 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("collector", help="verified ingest, transparency log, anchoring")
     sub = p.add_subparsers(dest="collector_command", required=True, metavar="SUBCOMMAND")
 
-    keygen = sub.add_parser("keygen", help="write a new Ed25519 collector key (PEM)")
+    keygen = sub.add_parser(
+        "keygen", help="write a new Ed25519 collector key (PEM): one per statement in production"
+    )
     keygen.add_argument(
         "--out", required=True, type=Path, help="where to write the key (mode 0600)"
     )
+    keygen.add_argument(
+        "--for", dest="statement", choices=("all", "log", "receipt", "bundle"), default="all",
+        help="the statement it signs, which decides how its public key is printed: log "
+        "(log_key_file: the signed-note verifier key for log_vkeys, needs --origin), receipt "
+        "(receipt_key_file: PEM, the agents' collector_public_key), bundle (bundle_key_file: "
+        "base64 SPKI for collector_keys), all (key_file: PEM; default)",
+    )  # fmt: skip
+    keygen.add_argument("--origin", help="the log's origin (for --for log: names the key)")
     keygen.add_argument(
         "--force",
         action="store_true",
@@ -111,16 +122,29 @@ def register(subparsers: Any) -> None:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    if args.statement == "log" and not args.origin:
+        print("vnotary collector: keygen --for log needs --origin (the log's origin names its "
+              "key)", file=sys.stderr)  # fmt: skip
+        return USAGE
     try:
         key = write_key(args.out, force=args.force)
     except FileExistsError:
-        print(f"vnotary collector: {args.out} exists: it is the collector's identity, which "
-              "every verifier pins; pass --force to replace it", file=sys.stderr)  # fmt: skip
+        print(f"vnotary collector: {args.out} exists: it is an identity verifiers or agents "
+              "pin; pass --force to replace it", file=sys.stderr)  # fmt: skip
         return USAGE
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    print(pem.decode(), end="")
+    public = key.public_key()
+    if args.statement == "log":
+        print(NoteVerifier.from_public(args.origin.split("/")[0], public).vkey)
+    elif args.statement == "bundle":
+        spki = public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        print(base64.b64encode(spki).decode())
+    else:
+        pem = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        print(pem.decode(), end="")
     return 0
 
 
@@ -289,6 +313,22 @@ def register_access(sub: Any) -> None:
         help="raw Ed25519 key, base64url: write --public-key=KEY",
     )  # fmt: skip
     party.set_defaults(handler=_registry, op="party")
+    prev = sub.add_parser(
+        "party-revoke", help="revoke a party's key: its requests are refused from now on"
+    )
+    prev.add_argument("--config", required=True, type=Path, help=CONFIG)
+    prev.add_argument("thumbprint", help="the key's thumbprint (put `--` before a leading '-')")
+    prev.set_defaults(handler=_registry, op="party-revoke")
+    prot = sub.add_parser(
+        "party-rotate", help="rotate a party's key: the new key takes its role and name"
+    )
+    prot.add_argument("--config", required=True, type=Path, help=CONFIG)
+    prot.add_argument("thumbprint", help="the old key's thumbprint (`--` before a leading '-')")
+    prot.add_argument(
+        "--public-key", required=True, type=ed25519_b64url,
+        help="the new raw Ed25519 key, base64url: write --public-key=KEY",
+    )  # fmt: skip
+    prot.set_defaults(handler=_registry, op="party-rotate")
     for name, what in (("owner", "bind an owner (thumbprint) to a vehicle for a period"),
                        ("install", "install a device in a vehicle for a period")):  # fmt: skip
         p = sub.add_parser(name, help=what)
@@ -322,8 +362,8 @@ def _trust(args: argparse.Namespace) -> int:
     anchors = asyncio.run(go())
     doc: dict[str, Any] = {
         "version": 1,
-        "log_vkeys": [settings.note_signer().verifier.vkey],
-        "collector_keys": [base64.b64encode(settings.receipt_signer().public.spki()).decode()],
+        "log_vkeys": settings.log_vkeys(),
+        "collector_keys": settings.bundle_keys(),
         "anchor_contracts": sorted(
             ({"chain_id": a.chain_id, "address": a.contract} for a in anchors
              if a.status in ("sent", "final") and a.contract),
@@ -354,6 +394,14 @@ def _registry(args: argparse.Namespace) -> int:
                 tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(raw))
                 await access_flows.add_party(atx, Party(tp, args.role, args.name, raw), now)
                 return f"{args.role} {tp}"
+            if args.op == "party-revoke":
+                index = await access_flows.revoke_party(atx, args.thumbprint, now)
+                return f"revoked party key {args.thumbprint}: log#{index}"
+            if args.op == "party-rotate":
+                new, index = await access_flows.rotate_party(
+                    atx, args.thumbprint, args.public_key, now
+                )
+                return f"rotated party key {args.thumbprint} to {new}: log#{index}"
             if args.op in ("owner-end", "uninstall"):
                 table = "ownerships" if args.op == "owner-end" else "installs"
                 index = await access_flows.end_period(atx, table, "operator-cli", args.vehicle_id,

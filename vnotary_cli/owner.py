@@ -2,9 +2,10 @@
 
 Fetches every page of `GET /v1/vehicles/{id}/access-log` (signed with the owner's key,
 RFC 9421), then checks it with notary_core.history.verify_history against the log key
-pinned in a trust file: the signed checkpoint, the index leaf, the vehicle's head, and every
-entry walked back along its links. Exit 0 verified (or listed, without --verify), 1 the list
-does not verify, 2 usage, 4 an input or the collector could not be read.
+pinned in a trust file (and its witness quorum, when it pins witnesses): the signed
+checkpoint, the index leaf, the vehicle's head, and every entry walked back along its links.
+Exit 0 verified (or listed, without --verify), 1 the list does not verify, 2 usage, 4 an
+input or the collector could not be read.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector.api.signatures import sign_request
+from notary_core.checkpoint import NoteVerifier, open_checkpoint
 from notary_core.errors import BadData
 from notary_core.history import Entry, History, verify_history
 
@@ -53,7 +55,13 @@ def fetch(base: str, vehicle: str, key: ed25519.Ed25519PrivateKey) -> list[dict[
     raise ValueError("the collector keeps paging past any real history")
 
 
-def check(pages: list[dict[str, Any]], vehicle: str, log_vkey: str) -> History:
+def check(
+    pages: list[dict[str, Any]], vehicle: str, log_vkeys: list[str],
+    witnesses: list[str] | None = None, quorum: int | None = None,
+) -> History:  # fmt: skip
+    """Verify the history against the pinned log keys (the checkpoint must be signed by one
+    of them: old and new across a log key rotation, protocol §6.3) and, when witnesses are
+    pinned, their quorum (§14)."""
     first = pages[0]
     if any(p["size"] != first["size"] for p in pages):
         raise ValueError("the pages name different checkpoints")
@@ -65,11 +73,27 @@ def check(pages: list[dict[str, Any]], vehicle: str, log_vkey: str) -> History:
         for e in p["entries"]
     ]
     origin = note.split(b"\n", 1)[0].decode()
+    log_vkey = _signing_key(note, log_vkeys, origin)
     return verify_history(
         note, log_vkey, origin, vehicle, bytes.fromhex(x["leaf"]),
         [bytes.fromhex(h) for h in x["proof"]], bytes.fromhex(x["value"]),
-        [bytes.fromhex(h) for h in x["siblings"]], entries,
+        [bytes.fromhex(h) for h in x["siblings"]], entries, witnesses=witnesses or (),
+        quorum=quorum,
     )  # fmt: skip
+
+
+def _signing_key(note: bytes, log_vkeys: list[str], origin: str) -> str:
+    """The first pinned log key that signed the checkpoint (the last one's error if none)."""
+    error: BadData | None = None
+    for vkey in log_vkeys:
+        try:
+            open_checkpoint(note, [NoteVerifier.from_vkey(vkey)], origin)
+        except BadData as exc:
+            error = exc
+            continue
+        return vkey
+    assert error is not None
+    raise error
 
 
 def _when(ns: int) -> str:
@@ -95,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
         key = serialization.load_pem_private_key(raw, None)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise ValueError("the owner key must be an Ed25519 private key (PEM)")
-        vkeys = json.loads(Path(args.trust).read_text()).get("log_vkeys", []) if args.trust else []
+        doc = json.loads(Path(args.trust).read_text()) if args.trust else {}
+        vkeys = doc.get("log_vkeys", [])
         pages = fetch(args.collector, args.vehicle, key)
     except (OSError, ValueError, urllib.error.URLError) as exc:
         print(f"vnotary owner log: cannot read input: {exc}", file=sys.stderr)
@@ -103,12 +128,12 @@ def run(args: argparse.Namespace) -> int:
     print(render(pages))
     if not args.verify:
         return EXIT_OK
-    if len(vkeys) != 1:
-        print("vnotary owner log: --verify needs a trust file pinning one log key (log_vkeys)",
+    if not vkeys:
+        print("vnotary owner log: --verify needs a trust file pinning the log key (log_vkeys)",
               file=sys.stderr)  # fmt: skip
         return EXIT_UNREADABLE
     try:
-        h = check(pages, args.vehicle, vkeys[0])
+        h = check(pages, args.vehicle, vkeys, doc.get("witnesses"), doc.get("witness_quorum"))
     except (BadData, ValueError, KeyError) as exc:
         print(f"NOT VERIFIED: {exc}")
         return EXIT_FAIL

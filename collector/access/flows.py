@@ -8,16 +8,20 @@ check made at every use, in the transaction of the read.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Sequence
 from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from collector.access import rules as access
 from collector.access.rules import AccessReason, Conflict, Forbidden, NotFound
 from collector.access.store import AccessRequest, AccessTx, GrantRow, Party, Period
 from notary_core.errors import BadData, Reason
-from notary_core.grant import Grant, open_grant
-from notary_core.logleaf import AccessAction, AccessEvent
+from notary_core.grant import Grant, open_grant, thumbprint
+from notary_core.logleaf import AccessAction, AccessEvent, RegistryAction, RegistryEvent
 
 
 def _overlaps(a: Period, start: int, end: int) -> bool:
@@ -28,6 +32,59 @@ async def add_party(atx: AccessTx, p: Party, now_ns: int) -> None:
     if await atx.party(p.thumbprint) is not None:
         raise Conflict(AccessReason.CONFLICT, "this key is already registered")
     await atx.add_party(p, now_ns)
+
+
+PARTY_CHAIN = "party:"
+"""A party key's registry events are on the chain `party:<thumbprint>` (protocol §7.1.2):
+never a device id, which has no ':'."""
+
+
+def _spki(raw: bytes) -> bytes:
+    return ed25519.Ed25519PublicKey.from_public_bytes(raw).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _kid(tp: str) -> bytes:
+    return base64.urlsafe_b64decode(tp + "=" * (-len(tp) % 4))
+
+
+async def _live_party(atx: AccessTx, tp: str) -> Party:
+    p = await atx.party(tp)
+    if p is None:
+        raise NotFound(AccessReason.NOT_FOUND, "no party with this key")
+    if not p.live:
+        raise Conflict(AccessReason.CONFLICT, f"this key was already {_retired(p)} at "
+                       f"log#{p.revoke_index}")  # fmt: skip
+    return p
+
+
+def _retired(p: Party) -> str:
+    return "revoked" if p.successor is None else f"rotated to {p.successor}"
+
+
+async def revoke_party(atx: AccessTx, tp: str, now_ns: int) -> int:
+    """The operator revokes a party's key: requests it signs are refused from this
+    transaction on (REVOKED_KEY). Logged as a REVOKE registry event on the party's chain."""
+    p = await _live_party(atx, tp)
+    event = RegistryEvent(RegistryAction.REVOKE, PARTY_CHAIN + tp, _spki(p.public_key),
+                          _kid(tp), now_ns, now_ns, now_ns)  # fmt: skip
+    return await atx.retire_party(tp, None, event)
+
+
+async def rotate_party(atx: AccessTx, tp: str, new_raw: bytes, now_ns: int) -> tuple[str, int]:
+    """The operator rotates a party's key: the new key is registered with the same role
+    and name, the old one is refused from this transaction on (KEY_ROTATED). Logged as a
+    ROTATE registry event on the old key's chain naming the new key. Grants name their
+    grantee's key and are signed by the owner: they are not re-addressed (docs/access.md)."""
+    p = await _live_party(atx, tp)
+    new_tp = thumbprint(ed25519.Ed25519PublicKey.from_public_bytes(new_raw))
+    if await atx.party(new_tp) is not None:
+        raise Conflict(AccessReason.CONFLICT, "the new key is already registered")
+    await atx.add_party(Party(new_tp, p.role, p.name, new_raw), now_ns)
+    event = RegistryEvent(RegistryAction.ROTATE, PARTY_CHAIN + tp, _spki(new_raw),
+                          _kid(new_tp), now_ns, None, now_ns)  # fmt: skip
+    return new_tp, await atx.retire_party(tp, new_tp, event)
 
 
 async def add_vehicle(atx: AccessTx, vehicle_id: str, label: str, now_ns: int) -> None:
@@ -144,8 +201,11 @@ async def add_grant(
     now_s = now_ns // 1_000_000_000
     if g.iss != signer:
         raise Forbidden(Reason.KEY_MISMATCH, "the grant must be signed by the request's signer")
-    if await atx.party(g.sub) is None:
+    grantee = await atx.party(g.sub)
+    if grantee is None:
         raise NotFound(AccessReason.NOT_FOUND, "the grantee is not a registered party")
+    if not grantee.live:
+        raise Conflict(AccessReason.CONFLICT, f"the grantee's key was {_retired(grantee)}")
     if await atx.grant(g.jti) is not None:
         raise Conflict(AccessReason.CONFLICT, f"grant {g.jti} exists")
     if rid is not None:

@@ -23,6 +23,7 @@ class AccessReason(StrEnum):
     FORBIDDEN = "FORBIDDEN"  # the signer's role may not call this endpoint
     NOT_ANCHORED = "NOT_ANCHORED"  # the entries a bundle needs are not anchored yet
     RATE_LIMITED = "RATE_LIMITED"  # the party sent more signed requests than its bucket holds
+    KEY_ROTATED = "KEY_ROTATED"  # the operator rotated the signing party's key to another one
 
 
 class _Coded(BadData):

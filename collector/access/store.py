@@ -16,7 +16,7 @@ from typing import Any
 from collector.api.signatures import Unauthorized
 from collector.store.base import BatchRow, DeviceKey, Store, Tx, decompress
 from notary_core.errors import Reason
-from notary_core.logleaf import AccessEvent
+from notary_core.logleaf import AccessEvent, RegistryEvent
 
 OPEN_END = 2**63 - 1  # an open-ended period (an owner still owns, a device is still fitted)
 
@@ -27,6 +27,13 @@ class Party:
     role: str  # owner | insurer | adjuster | court | expert
     name: str
     public_key: bytes  # raw Ed25519
+    revoked_utc_ns: int | None = None  # revoked or rotated out by the operator, since then
+    successor: str | None = None  # the thumbprint of the key it was rotated to
+    revoke_index: int | None = None  # the log entry of the revocation or rotation
+
+    @property
+    def live(self) -> bool:
+        return self.revoked_utc_ns is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +120,27 @@ class AccessTx:
 
     async def party(self, thumbprint: str) -> Party | None:
         r = await self.tx.one(
-            "SELECT thumbprint, role, name, public_key FROM parties WHERE thumbprint = ?",
+            "SELECT thumbprint, role, name, public_key, revoked_utc_ns, successor, revoke_index "
+            "FROM parties WHERE thumbprint = ?",
             (thumbprint,),
         )
-        return None if r is None else Party(r[0], r[1], r[2], bytes(r[3]))
+        if r is None:
+            return None
+        revoked, index = (None if v is None else int(v) for v in (r[4], r[6]))
+        return Party(r[0], r[1], r[2], bytes(r[3]), revoked, r[5], index)
+
+    async def retire_party(
+        self, thumbprint: str, successor: str | None, event: RegistryEvent
+    ) -> int:
+        """Log a party key's revocation or rotation (a registry event on its chain) and mark
+        the key retired in the same transaction; the event's log index."""
+        index, _ = await self.store.append_event(self.tx, event, event.at_utc_ns)
+        await self.tx.exec(
+            "UPDATE parties SET revoked_utc_ns = ?, successor = ?, revoke_index = ? "
+            "WHERE thumbprint = ? AND revoked_utc_ns IS NULL",
+            (event.at_utc_ns, successor, index, thumbprint),
+        )
+        return index
 
     async def add_party(self, p: Party, now_ns: int) -> None:
         await self.tx.exec(

@@ -29,6 +29,7 @@ from collector.api.models import (
     InstallIn,  # fmt: skip
     OwnerIn,
     PartyIn,
+    PartyKeyIn,
     RecordsIn,
     VehicleIn,
 )
@@ -99,6 +100,35 @@ def access_router() -> APIRouter:
         async with a.tx() as atx:
             await flows.add_party(atx, p, time.time_ns())
         return {"thumbprint": p.thumbprint, "role": p.role}
+
+    @api.post("/parties/{thumbprint}/revoke", tags=["registry"])
+    async def revoke_party(thumbprint: str, c: CallerDep, a: AccessDep) -> dict[str, Any]:
+        """Revoke a party's key: every request it signs is refused from now on
+        (REVOKED_KEY). Logged as a REVOKE registry event on the chain party:<thumbprint>."""
+        need(c, "operator")
+        async with a.tx() as atx:
+            index = await flows.revoke_party(atx, thumbprint, time.time_ns())
+        log.warning("party key %s revoked by operator %s: log#%d", thumbprint, c.thumbprint,
+                    index)  # fmt: skip
+        return {"thumbprint": thumbprint, "log_index": index}
+
+    @api.post("/parties/{thumbprint}/rotate", tags=["registry"])
+    async def rotate_party(
+        thumbprint: str, body: PartyKeyIn, c: CallerDep, a: AccessDep
+    ) -> dict[str, Any]:
+        """Rotate a party's key: the new key gets the party's role and name, the old one is
+        refused from now on (KEY_ROTATED). Logged as a ROTATE registry event naming the new
+        key on the old key's chain."""
+        need(c, "operator")
+        try:
+            raw = raw_key(body.public_key).public_bytes_raw()
+        except ValueError:
+            raise BadData(Reason.BAD_KEY, "public_key is not a raw Ed25519 key") from None
+        async with a.tx() as atx:
+            new, index = await flows.rotate_party(atx, thumbprint, raw, time.time_ns())
+        log.warning("party key %s rotated to %s by operator %s: log#%d", thumbprint, new,
+                    c.thumbprint, index)  # fmt: skip
+        return {"thumbprint": thumbprint, "successor": new, "log_index": index}
 
     @api.post("/vehicles/{vehicle_id}/owners", status_code=201, tags=["registry"])
     async def bind_owner(vehicle_id: str, body: OwnerIn, c: CallerDep, a: AccessDep) -> Any:

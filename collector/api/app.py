@@ -8,12 +8,12 @@ status + {"reason", "message"} in ONE place, `_status`.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -112,12 +112,17 @@ Index = Annotated[int, Query(ge=0, le=limits.MAX_TREE_SIZE)]
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        signer = settings.receipt_signer()
+        signer = settings.bundle_signer()
         note_signer = settings.note_signer()
         app.state.settings = settings
         app.state.party_buckets = PartyBuckets(settings.access.party_rate_per_s,
                                                settings.access.party_burst)  # fmt: skip
         app.state.note_signer = note_signer
+        receipt_pem = settings.receipt_signer().public.key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        app.state.keys = {"receipt_keys": [receipt_pem.decode()], "log_vkeys":
+                          settings.log_vkeys(), "bundle_keys": settings.bundle_keys()}  # fmt: skip
         app.state.operators = {
             thumbprint(k): k for k in map(raw_key, settings.access.operator_keys)
         }
@@ -185,20 +190,27 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/v1/trust")
     async def trust(store: StoreDep, request: Request) -> dict[str, Any]:
-        """The trust file for `vnotary verify --trust`: log key, collector key, contracts."""
-        spki = request.app.state.issuer.signer.public.spki()
+        """The trust file for `vnotary verify --trust`: the log keys (checkpoints), the
+        bundle keys (collector_keys), contracts; during and after a rotation, old and new."""
         contracts = {(a.chain_id, a.contract) for a in await store.anchors()
                      if a.status in ("sent", "final") and a.contract}  # fmt: skip
         doc: dict[str, Any] = {
             "version": 1,
-            "log_vkeys": [request.app.state.issuer.log_vkey],
-            "collector_keys": [base64.b64encode(spki).decode()],
+            "log_vkeys": request.app.state.keys["log_vkeys"],
+            "collector_keys": request.app.state.keys["bundle_keys"],
             "anchor_contracts": [{"chain_id": c, "address": addr} for c, addr in
                                  sorted(contracts)]}  # fmt: skip
         if settings.witness:  # the collector's word: pin witness keys from the witnesses
             doc["witnesses"] = [w.vkey for w in settings.witness]
             doc["witness_quorum"] = settings.witness_quorum
         return doc
+
+    @app.get("/v1/keys")
+    async def keys(request: Request) -> dict[str, Any]:
+        """The public key of each statement the collector signs (protocol §6): receipts
+        (PEM, what an agent pins), checkpoints (signed-note keys), bundles (base64 SPKI)."""
+        keys: dict[str, Any] = request.app.state.keys
+        return keys
 
     @app.get("/v1/log/checkpoint")
     async def checkpoint(store: StoreDep) -> Response:

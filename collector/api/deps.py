@@ -1,8 +1,9 @@
 """Typed dependencies of the API: the store, the access store, and the signed-request caller.
 
 `caller` verifies the RFC 9421 signature over method, path, query and body digest with the
-key its keyid names (an operator key from settings, or a registered party's key), then
-spends the nonce: a replayed request is refused with 401 REPLAY.
+key its keyid names (an operator key from settings, or a registered party's key), refuses a
+party key the operator revoked or rotated out (401 REVOKED_KEY, KEY_ROTATED), then spends
+the nonce: a replayed request is refused with 401 REPLAY.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ class PartyBuckets:
                 del self._buckets[k]
 
 
+class KeyRetired(Unauthorized):
+    """A registered party key the operator revoked (REVOKED_KEY) or rotated out
+    (KEY_ROTATED, naming its successor): every request it signs since then, HTTP 401."""
+
+    def __init__(self, party: Party) -> None:
+        when = f"at {party.revoked_utc_ns} (log#{party.revoke_index})"
+        if party.successor is None:
+            super().__init__(Reason.REVOKED_KEY, f"this key was revoked by the operator {when}")
+        else:
+            super().__init__(Reason.REVOKED_KEY, f"this key was rotated out by the operator "
+                             f"{when}: sign with its successor {party.successor}")  # fmt: skip
+            self.reason = AccessReason.KEY_ROTATED  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class Caller:
     thumbprint: str
@@ -89,6 +104,8 @@ async def caller(request: Request) -> Caller:
     query = request.scope.get("query_string", b"").decode("latin-1")
     sig.verify(request.method, path, query, request.headers, body, key, now_ns // 10**9,
                settings.access.max_signature_age_s)  # fmt: skip
+    if party is not None and not party.live:  # read in this request: effective at once
+        raise KeyRetired(party)
     if party is not None:  # a party's requests may each add an access-log entry
         buckets: PartyBuckets = request.app.state.party_buckets
         buckets.take(sig.keyid, time.monotonic())

@@ -52,6 +52,12 @@ class PartyIn(_In):
     public_key: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$", description="raw Ed25519, b64url")
 
 
+class PartyKeyIn(_In):
+    """A party's new key (a rotation): the old one is refused from then on."""
+
+    public_key: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$", description="raw Ed25519, b64url")
+
+
 class AccessRequestIn(_In):
     window_start_ns: Ns
     window_end_ns: Ns

@@ -103,7 +103,9 @@ def portal_router() -> APIRouter:
             p = await atx.party(thumbprint)
         if p is None:
             raise NotFound(AccessReason.NOT_FOUND, "no party with this key")
-        return {"thumbprint": p.thumbprint, "role": p.role, "name": p.name}
+        return {"thumbprint": p.thumbprint, "role": p.role, "name": p.name,
+                "revoked_utc_ns": p.revoked_utc_ns, "successor": p.successor,
+                "revoke_log_index": p.revoke_index}  # fmt: skip
 
     @api.get("/v1/vehicles/{vehicle_id}/grants", tags=["portal"])
     async def vehicle_grants(vehicle_id: str, c: CallerDep, a: AccessDep) -> list[dict[str, Any]]:

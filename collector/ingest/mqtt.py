@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from collector import limits
 from collector.ingest.pipeline import Ingestor, Outcome, receipt_topic
+from notary_core import envelope
 from notary_core.errors import Unreachable
 
 log = logging.getLogger(__name__)
@@ -215,15 +216,17 @@ class MqttIngest:
                     self.outcomes.put_nowait(outcome)
 
     async def _next_group(self) -> list[_Message]:
+        # Sized by what each payload inflates to (§5.1 declared length, which ingest never
+        # exceeds), so compressed batches hold a group to the same memory as bare ones.
         group = [await self._queue.get()]
-        size = len(group[0].payload)
+        size = envelope.declared_size(group[0].payload)
         while len(group) < limits.GROUP_MAX_BATCHES and size < limits.GROUP_MAX_BYTES:
             try:
                 msg = self._queue.get_nowait()
             except asyncio.QueueEmpty:
                 break
             group.append(msg)
-            size += len(msg.payload)
+            size += envelope.declared_size(msg.payload)
         return group
 
     async def _publish_receipts(self, outcomes: list[Outcome]) -> None:

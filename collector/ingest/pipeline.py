@@ -1,11 +1,12 @@
 """Verified ingest with group commit: messages + time in, outcomes (and receipts) out.
 
-Per message, in order: bound and parse, match the topic, find the device key valid at the
-batch's time, verify signature and Merkle root, compress the records (all CPU, outside any
-transaction). Then one transaction for the whole group checks each batch's hash chain in
-arrival order (seeing the group's earlier batches), stores batches, log leaves, gaps and
-quarantine rows, and commits once. Only then are receipts made. Anything rejected is kept
-in quarantine with its reason and bytes; nothing is dropped silently.
+Per message, in order: bound, open its compressed envelope (protocol §5.1) and parse, match
+the topic, find the device key valid at the batch's time, verify signature and Merkle root,
+compress the records (all CPU, outside any transaction). Then one transaction for the
+whole group checks each batch's hash chain in arrival order (seeing the group's earlier
+batches), stores batches, log leaves, gaps and quarantine rows, and commits once. Only then
+are receipts made. Anything rejected is kept in quarantine with its reason and bytes (as
+received); nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 from collector import limits
 from collector.ingest import timecheck
 from collector.store.base import BatchRow, DeviceKey, IngestGroup, Store, compress
-from notary_core import cose
+from notary_core import cose, envelope
 from notary_core import limits as core_limits
 from notary_core.batch import SealedBatch, split_records_block
 from notary_core.errors import BadData, Reason, too_large
@@ -156,7 +157,9 @@ class Ingestor:
             item.device = device_from_topic(topic)
             if len(payload) > core_limits.MAX_BATCH_PAYLOAD:
                 raise too_large("payload", len(payload), core_limits.MAX_BATCH_PAYLOAD)
-            sealed = SealedBatch.from_bytes(payload)
+            # §5.1: a compressed envelope inflates (bounded) to the canonical sealed batch;
+            # a bare one comes back as it is. Quarantine keeps the payload as received.
+            sealed = SealedBatch.from_bytes(envelope.unwrap(payload))
             item.header = sealed.signed.header
             if item.header.device_id != item.device:
                 raise BadData(

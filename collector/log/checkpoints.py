@@ -26,14 +26,20 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from collector.log.signer_state import Halt, SignerState, StateFile
 from collector.store.base import CheckpointRow, Store
 from collector.store.witnessed import WitnessedStore
 from notary_core import merkle
-from notary_core.checkpoint import Checkpoint, NoteSigner, open_checkpoint, sign_checkpoint
+from notary_core.checkpoint import (
+    Checkpoint,
+    NoteSigner,
+    NoteVerifier,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from notary_core.errors import BadData, NotaryError, Reason
 from notary_core.witness import WitnessVerifier, require_quorum
 
@@ -62,12 +68,17 @@ def _b64(root: bytes | None) -> str:
 class CheckpointSigner:
     def __init__(
         self, store: Store, signer: NoteSigner, origin: str, state: StateFile | None,
-        witnesses: WitnessPolicy = WitnessPolicy(), probe: Probe | None = None,
+        witnesses: WitnessPolicy = WitnessPolicy(), probe: Probe | None = None, *,
+        also: Sequence[NoteSigner] = (), retired: Sequence[NoteVerifier] = (),
     ) -> None:  # fmt: skip
+        """`signer` is the log key; `also` cosign each checkpoint beside it (the previous
+        log key during a rotation, protocol §6.3); the guard trusts checkpoints under any of
+        them and under `retired` keys (what the log signed before a completed rotation)."""
         self.store, self.signer, self.origin = store, signer, origin
+        self.signers = (signer, *also)
         self.state, self.witnesses, self.probe = state, witnesses, probe
         self._probed: dict[str, int] | None = None
-        self._verifier = signer.verifier
+        self._verifiers = (*(s.verifier for s in self.signers), *retired)
         self._ignored: set[tuple[str, int]] = set()  # warned once each
 
     async def sign_if_grown(self, now_ns: int) -> CheckpointRow | None:
@@ -109,7 +120,7 @@ class CheckpointSigner:
         last = await self.store.latest_checkpoint()
         if size == 0 or (last is not None and last.size >= size):
             return None
-        note = sign_checkpoint(Checkpoint(self.origin, size, root), [self.signer])
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signers)
         if self.state is not None:
             self.state.save(SignerState(self.origin, size, root, note, now_ns))
         row = CheckpointRow(size, root, note, now_ns)
@@ -131,7 +142,7 @@ class CheckpointSigner:
             if row is None:
                 continue
             try:
-                cp = open_checkpoint(row.note, [self._verifier], origin=self.origin)
+                cp = open_checkpoint(row.note, self._verifiers, origin=self.origin)
                 if quorum:
                     require_quorum(row.note, self.witnesses.verifiers, quorum)
             except BadData as exc:  # not authenticated by our keys: it binds us to nothing
@@ -147,7 +158,7 @@ class CheckpointSigner:
             return []
         if self._probed is None:
             empty = Checkpoint(self.origin, 0, merkle.EMPTY_ROOT)
-            self._probed = await self.probe(sign_checkpoint(empty, [self.signer]))
+            self._probed = await self.probe(sign_checkpoint(empty, self.signers))
         out: list[tuple[str, int, bytes]] = []
         for name, size in sorted(self._probed.items()):
             if size == 0:
@@ -157,7 +168,7 @@ class CheckpointSigner:
             try:
                 if row is None:
                     raise BadData(Reason.NOT_IN_LOG, "the store holds no checkpoint of that size")
-                cp = open_checkpoint(row.note, [self._verifier], origin=self.origin)
+                cp = open_checkpoint(row.note, self._verifiers, origin=self.origin)
             except BadData as exc:
                 raise SignerRefused(
                     Reason.REWRITE, f"{what} is at size {size}, but {exc.message}: the store "

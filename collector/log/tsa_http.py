@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 
+from collector.log.bounded_http import post_bounded
 from collector.log.timestamps import TsaClient, TsaUnavailable
 from notary_core import limits
 
@@ -18,21 +19,15 @@ class HttpTsa(TsaClient):
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
     async def stamp(self, query: bytes) -> bytes:
-        headers = {"content-type": "application/timestamp-query"}
-        try:
-            async with self._client.stream("POST", self.url, content=query, headers=headers) as r:
-                data = bytearray()
-                async for chunk in r.aiter_bytes():
-                    data += chunk
-                    if len(data) > MAX_ANSWER:
-                        raise TsaUnavailable(f"{self.url}: answer over {MAX_ANSWER} bytes")
-        except httpx.HTTPError as exc:
-            raise TsaUnavailable(f"{self.url}: {type(exc).__name__}: {exc}"[:300]) from None
+        r, data = await post_bounded(
+            self._client, self.url, query, limit=MAX_ANSWER, who="the TSA",
+            unavailable=TsaUnavailable, headers={"content-type": "application/timestamp-query"},
+        )  # fmt: skip
         if r.status_code != 200:
             raise TsaUnavailable(f"{self.url} answered HTTP {r.status_code}")
         if r.headers.get("content-type", "").split(";")[0].strip() != "application/timestamp-reply":
             raise TsaUnavailable(f"{self.url} answered {r.headers.get('content-type')!r}")
-        return bytes(data)
+        return data
 
     async def close(self) -> None:
         await self._client.aclose()

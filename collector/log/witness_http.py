@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from collector.log.bounded_http import post_bounded
 from collector.log.witnesses import Reply, WitnessClient, WitnessUnavailable
 from notary_core import limits
 from notary_core.witness import WitnessVerifier
@@ -19,19 +20,13 @@ class HttpWitness(WitnessClient):
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
     async def add_checkpoint(self, body: bytes) -> Reply:
-        try:
-            async with self._client.stream("POST", self.url, content=body) as r:
-                data = bytearray()
-                async for chunk in r.aiter_bytes():
-                    data += chunk
-                    if len(data) > MAX_ANSWER:
-                        raise WitnessUnavailable(f"{self.name}: answer over {MAX_ANSWER} bytes")
-        except httpx.HTTPError as exc:
-            raise WitnessUnavailable(f"{self.name} at {self.url}: {type(exc).__name__}: {exc}"[
-                :300]) from None  # fmt: skip
+        r, data = await post_bounded(
+            self._client, self.url, body, limit=MAX_ANSWER, who=self.name,
+            unavailable=WitnessUnavailable,
+        )  # fmt: skip
         if r.status_code >= 500:
             raise WitnessUnavailable(f"{self.name} answered {r.status_code}")
-        return Reply(r.status_code, r.headers.get("content-type", ""), bytes(data))
+        return Reply(r.status_code, r.headers.get("content-type", ""), data)
 
     async def close(self) -> None:
         await self._client.aclose()

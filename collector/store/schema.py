@@ -112,6 +112,14 @@ MIGRATIONS: tuple[str, ...] = (
         kept_rows {BIG} NOT NULL, kept_bytes {BIG} NOT NULL, dropped_rows {BIG} NOT NULL,
         dropped_bytes {BIG} NOT NULL, last_reason TEXT NOT NULL, PRIMARY KEY (source, day));
     """,
+    # 9: a party's key revoked or rotated out by the operator (docs/access.md § Party keys):
+    # when, its successor (a rotation), and the log entry that says so (a registry event on
+    # the party's chain, protocol §7.1.2); a request signed by it is refused from then on
+    """
+    ALTER TABLE parties ADD COLUMN revoked_utc_ns {BIG};
+    ALTER TABLE parties ADD COLUMN successor TEXT;
+    ALTER TABLE parties ADD COLUMN revoke_index {BIG};
+    """,
 )
 
 SQLITE = {

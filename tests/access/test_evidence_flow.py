@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from collector.settings import WitnessSettings
-from notary_core import merkle
+from notary_core import cose, merkle
 from notary_core.bundle import BUNDLE_CONTENT_TYPE, parse_bundle
-from notary_core.checkpoint import Checkpoint
+from notary_core.checkpoint import Checkpoint, NoteSigner
 from notary_core.evidence import Trust, Verdict, verify_bundle
 from notary_core.records import CanFrame, decode
 from tests.access.world import ORIGIN, SEC, VEHICLE, World, log_key, tp, world
@@ -182,3 +182,50 @@ async def test_a_sale_ends_one_ownership_and_the_new_owner_grants_only_after_it(
 def load_trust_doc(doc: dict[str, object], tmp: Path) -> Trust:
     (tmp / "trust.json").write_text(json.dumps(doc))
     return load_trust(tmp / "trust.json")
+
+
+@pytest.mark.integration
+async def test_with_a_key_per_statement_each_is_checked_in_its_own_field(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """Issue 16 §3 (protocol §6, §13): log, receipt and bundle keys apart; the bundle from the
+    endpoint verifies with /v1/trust, and not with the log and bundle keys swapped."""
+    logs = {ORIGIN: [log_key(tmp_path, "log.key")]}
+    with (
+        witness_process(tmp_path / "w1", "witness.test/w1", logs) as w1,
+        witness_process(tmp_path / "w2", "witness.test/w2", logs) as w2,
+    ):
+        pinned = tuple(WitnessSettings(url=x.url, vkey=x.verifier.vkey) for x in (w1, w2))
+        async with world(tmp_path, shared_data, witnesses=pinned, separate_keys=True) as w:
+            await _granted(w)
+            await w.anchor()
+            r = await w.call("insurer", "POST", "/v1/evidence", w.evidence_body())
+            assert r.status_code == 200, r.text
+            doc = await w.ok("insurer", "GET", "/v1/trust")
+            keys = await w.ok("insurer", "GET", "/v1/keys")
+            (tmp_path / "trust.json").write_text(json.dumps(doc))
+            trust = load_trust(tmp_path / "trust.json")
+            t = verify_bundle(r.content, trust)
+            assert t.verdict is Verdict.OK, t.to_dict()
+            s = w.settings
+            b = parse_bundle(r.content).bundle
+            assert b.collector_key == s.bundle_signer().public.spki()
+            assert b.log_vkey == s.note_signer().verifier.vkey == log_key(tmp_path, "log.key")
+            assert doc["log_vkeys"] == keys["log_vkeys"] == [b.log_vkey]
+            assert doc["collector_keys"] == keys["bundle_keys"]
+            assert s.receipt_signer().public.spki() not in trust.collector_keys
+            # each key pinned in the other's field: refused
+            swapped = Trust(
+                log_vkeys=frozenset({NoteSigner("collector.test", s.signing_key(
+                    s.bundle_key_path())).verifier.vkey}),
+                collector_keys=frozenset({cose.Signer.from_key(s.signing_key(
+                    s.log_key_path())).public.spki()}),
+                witnesses=trust.witnesses, witness_quorum=trust.witness_quorum,
+            )  # fmt: skip
+            t = verify_bundle(r.content, swapped)
+            assert t.verdict is Verdict.FAIL and "UNTRUSTED" in t.reasons, t.to_dict()
+            # the receipt key is no bundle key either
+            receipt_pinned = Trust(log_vkeys=trust.log_vkeys, collector_keys=frozenset(
+                {s.receipt_signer().public.spki()}), witnesses=trust.witnesses,
+                witness_quorum=trust.witness_quorum)  # fmt: skip
+            assert verify_bundle(r.content, receipt_pinned).reasons == ["UNTRUSTED"]

@@ -161,11 +161,12 @@ ROLES = ("operator", "owner", "other_owner", "insurer", "adjuster", "court")
 ORIGIN = "collector.test/vnotary/log"
 
 
-def log_key(tmp: Path) -> str:
-    """The log's verifier key of the world that `world(tmp, ...)` will build (made now)."""
-    if not (tmp / "collector.key").exists():
-        write_key(tmp / "collector.key")
-    key = serialization.load_pem_private_key((tmp / "collector.key").read_bytes(), None)
+def log_key(tmp: Path, name: str = "collector.key") -> str:
+    """The log's verifier key of the world that `world(tmp, ...)` will build (made now;
+    `name="log.key"` for a world with `separate_keys`)."""
+    if not (tmp / name).exists():
+        write_key(tmp / name)
+    key = serialization.load_pem_private_key((tmp / name).read_bytes(), None)
     assert isinstance(key, ed25519.Ed25519PrivateKey)
     return NoteSigner(ORIGIN.split("/", maxsplit=1)[0], key).verifier.vkey
 
@@ -173,17 +174,21 @@ def log_key(tmp: Path) -> str:
 @asynccontextmanager
 async def world(
     tmp: Path, shared_data: Path, n_batches: int = 4, store: str | None = None,
-    witnesses: tuple[WitnessSettings, ...] = (),
+    witnesses: tuple[WitnessSettings, ...] = (), separate_keys: bool = False,
 ) -> AsyncIterator[World]:  # fmt: skip
     """Vehicle, device, owner (for all time), other owner (no binding), parties registered;
     `n_batches` one-second batches of the real trace ingested; SQLite unless `store` says;
-    checkpoints published by a quorum of all `witnesses` if any (their key: `log_key`)."""
-    if not (tmp / "collector.key").exists():
-        write_key(tmp / "collector.key")
+    checkpoints published by a quorum of all `witnesses` if any (their key: `log_key`); one
+    key per statement with `separate_keys` (log.key, receipt.key, bundle.key)."""
+    files = ("log", "receipt", "bundle") if separate_keys else ("collector",)
+    for name in files:
+        if not (tmp / f"{name}.key").exists():
+            write_key(tmp / f"{name}.key")
+    key_files = ({f"{n}_key_file": str(tmp / f"{n}.key") for n in files} if separate_keys
+                 else {"key_file": str(tmp / "collector.key")})  # fmt: skip
     keys = {r: ed25519.Ed25519PrivateKey.generate() for r in ROLES}
     settings = Settings(
-        store=store or f"sqlite:///{tmp / 'c.db'}", key_file=str(tmp / "collector.key"),
-        origin=ORIGIN,
+        store=store or f"sqlite:///{tmp / 'c.db'}", **key_files, origin=ORIGIN,
         access=AccessSettings(operator_keys=(raw_pub(keys["operator"]),),
                               dbc=str(shared_data / DBC), retry_after_s=1),
         witness=witnesses, witness_quorum=len(witnesses),

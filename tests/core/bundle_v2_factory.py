@@ -133,7 +133,7 @@ Records = Callable[[int], list[bytes]]
 
 def seal_batches(
     w: World2, n: int, per_batch: int = 50, first: int = 0, records: Records | None = None,
-    beacon: header.Beacon | None = None,
+    beacon: header.Beacon | None = None, uncertainty_ns: int = 1_000_000,
 ) -> None:  # fmt: skip
     prev = w.batches[-1][0].signed.header_hash if w.batches else header.GENESIS_PREV_HASH
     for seq in range(first, first + n):
@@ -144,7 +144,7 @@ def seal_batches(
             device_id=DEVICE, boot_id=bytes(16), batch_seq=seq, prev_header_hash=prev,
             record_count=0, merkle_root=bytes(32), first_mono_ns=min(monos),
             last_mono_ns=max(monos), first_utc_ns=min(times), last_utc_ns=max(times),
-            clock_source=r.ClockSource.GNSS, clock_uncertainty_ns=1_000_000,
+            clock_source=r.ClockSource.GNSS, clock_uncertainty_ns=uncertainty_ns,
             streams={"can0": header.StreamCounters(30, 30)}, agent_version="vnotary-edge/0.2.0",
             config_hash=bytes(32), key_id=b"", counts={}, beacon=beacon,
         )  # fmt: skip

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from notary_core import batch, bundle, evidence, header, merkle
 from notary_core import records as r
 from notary_core.errors import NotaryError
+from tests.core.c_loop import ACCEL, c_loop
 
 SEC = 1_000_000_000
 SALT_KEY = bytes(range(32))
@@ -23,8 +24,7 @@ EVERYTHING = ("can0", "can1", "gnss", "imu", "x.y")
 def test_the_extension_is_built() -> None:
     # make setup builds it (a C compiler and libssl-dev come with the system deps); a
     # machine without them installs the pure-Python path alone, and this test says so.
-    assert evidence._accel is not None, "notary_core._accel not built: run make setup"
-    assert evidence.ACCELERATED
+    assert ACCEL is not None, "notary_core._accel not built: run make setup"
 
 
 @st.composite
@@ -185,14 +185,11 @@ def _header(size: int, root: bytes) -> header.BatchHeader:
 def _outcome(accelerated: bool, c: Case) -> object:
     items, proof, size, root, scope = c
     h = _header(size, root)
-    old = evidence.ACCELERATED
-    evidence.ACCELERATED = accelerated
-    try:
-        return evidence._check_disclosed(items, proof, h, scope, {})
-    except NotaryError as exc:
-        return (str(exc.reason), exc.message)
-    finally:
-        evidence.ACCELERATED = old
+    with c_loop(accelerated):
+        try:
+            return evidence._check_disclosed(items, proof, h, scope, {})
+        except NotaryError as exc:
+            return (str(exc.reason), exc.message)
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
@@ -210,8 +207,10 @@ def test_c_confirms_every_valid_batch(n: int, data: st.DataObject) -> None:
     items = tuple(bundle.Disclosed(i, records[i], batch.salt(SALT_KEY, i)) for i in chosen)
     proof = tuple(tree.multiproof(chosen))
     h = _header(n, tree.root)
-    assert evidence._confirmed_in_c(items, proof, h, EVERYTHING, {})
-    got = evidence._accel.check_batch(items, proof, n, tree.root, evidence._ACCEL_PARAMS)  # type: ignore[union-attr]
+    with c_loop(True):
+        assert evidence._confirmed_in_c(items, proof, h, EVERYTHING, {})
+    assert ACCEL is not None
+    got = ACCEL.check_batch(items, proof, n, tree.root, evidence._ACCEL_PARAMS)
     assert got is not None
     fast_keys, others = got
     # Classic CAN frames with a valid clock take the C fast path; the rest are handed back.
@@ -229,7 +228,7 @@ def test_c_is_not_fooled_by_a_wrong_type_anywhere() -> None:
     tree = merkle.MerkleTree(batch.leaf_hashes(SALT_KEY, records))
     good = bundle.Disclosed(0, records[0], batch.salt(SALT_KEY, 0))
     params = evidence._ACCEL_PARAMS
-    accel = evidence._accel
+    accel = ACCEL
     assert accel is not None
     assert accel.check_batch((good,), (), 1, tree.root, params) is not None
     for bad in [(0, bytearray(records[0]), good.salt), (0.0, records[0], good.salt),
@@ -279,7 +278,7 @@ ROWS = st.lists(
 
 @given(ROWS)
 def test_disclosed_rows_in_c_equal_the_python_ones(rows: list[object]) -> None:
-    accel = evidence._accel
+    accel = ACCEL
     assert accel is not None
     got = accel.disclosed_rows(rows, bundle.Disclosed, 16)
     try:
@@ -294,7 +293,7 @@ def test_disclosed_rows_in_c_equal_the_python_ones(rows: list[object]) -> None:
 
 
 def test_disclosed_rows_take_only_a_tuple_subclass() -> None:
-    accel = evidence._accel
+    accel = ACCEL
     assert accel is not None
     with pytest.raises(TypeError):
         accel.disclosed_rows([], list, 16)  # type: ignore[type-var]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -11,12 +11,15 @@ import pytest
 from notary_core import anchoring, bundle, cbor, checkpoint, evidence, grant, logleaf, merkle
 from notary_core.evidence import AnchorStatus, Status, Trust, Verdict, verify_bundle
 from tests.core.bundle_factory import SEC, T0, VEHICLE, World, build, make_world, owner_grant
+from tests.core.c_loop import c_loop
 
 
 @pytest.fixture(autouse=True, params=["c", "python"])
-def verifier_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test on both record loops: the C one (notary_core/_accel.c) and pure Python."""
-    monkeypatch.setattr(evidence, "ACCELERATED", request.param == "c")
+def verifier_path(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test on both record loops: the C one (notary_core/_accel.c, even under
+    VNOTARY_PURE_PYTHON=1) and pure Python."""
+    with c_loop(request.param == "c"):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from notary_core import (
     bundle,
     checkpoint,
     cose,
+    envelope,
     heads,
     logleaf,
     merkle,
@@ -91,6 +92,23 @@ def test_batch_vectors() -> None:
             batch.SealedBatch.from_bytes(bytes.fromhex(case["sealed_batch"])).verify(
                 keys[doc["invalid_key"]]
             )
+        assert str(err.value.reason) == case["reason"], case["id"]
+
+
+def test_envelope_vectors() -> None:
+    """§5.1: each valid payload opens to batch.json's sealed batch; each corruption is
+    refused with its reason (a bomb among them, refused at the limit plus one byte)."""
+    doc = load("envelope.json")
+    sealed = bytes.fromhex(doc["sealed_batch"])
+    assert sealed.hex() == load("batch.json")["valid"][0]["sealed_batch"]
+    assert bytes.fromhex(doc["magic"]) == envelope.MAGIC
+    assert doc["max_sealed_batch"] == 8 * 1024 * 1024
+    for case in doc["valid"]:
+        assert envelope.unwrap(bytes.fromhex(case["payload"])) == sealed, case["id"]
+    assert len(doc["invalid"]) >= 15
+    for case in doc["invalid"]:
+        with pytest.raises(BadData) as err:
+            batch.SealedBatch.from_bytes(envelope.unwrap(bytes.fromhex(case["payload"])))
         assert str(err.value.reason) == case["reason"], case["id"]
 
 

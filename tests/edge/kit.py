@@ -61,7 +61,11 @@ class Device:
                 f'ca_file = "{broker.ca.ca_cert}"',
                 'cert_file = "tls.crt"',
                 'key_file = "tls.key"',
-                'collector_public_key = "collector.pub"',
+                *(
+                    []
+                    if "collector_public_key" in mqtt
+                    else ['collector_public_key = "collector.pub"']
+                ),
                 *[f"{k} = {_toml(v)}" for k, v in mqtt.items()],
                 sources,
                 *[

@@ -26,16 +26,20 @@ def _status(config: Path) -> dict[str, object]:
     return dict(json.loads(out.stdout))
 
 
-@pytest.mark.parametrize("trace", [RAV4, GIULIA], ids=["rav4", "giulia"])
+@pytest.mark.parametrize(
+    ("trace", "compress"), [(RAV4, "zlib"), (GIULIA, "none")], ids=["rav4-zlib", "giulia-bare"]
+)
 def test_replay_of_real_trace_reaches_receipts(
-    setup: tuple[MosquittoBroker, Device, Responder], trace: Path
+    setup: tuple[MosquittoBroker, Device, Responder], trace: Path, compress: str
 ) -> None:
+    """Both wire encodings (protocol §5.1): each trace with one, so the run costs no more."""
     broker, dev, resp = setup
     cfg = dev.config(
         broker,
         replay_source(trace),
         exit_when_done=True,
         batch={"window_s": 0.5, "max_records": 8000},
+        mqtt={"compress": compress},
     )
     proc = start_agent(cfg, dev.dir / "agent.log")
     assert proc.wait(timeout=120) == 0, (dev.dir / "agent.log").read_text()
@@ -51,3 +55,6 @@ def test_replay_of_real_trace_reaches_receipts(
     status = _status(cfg)
     assert status["spool_depth"] == 0 and status["next_batch_seq"] == len(batches)
     assert not resp.errors
+    # zlib: every batch of frames compressed (a tiny events-only one may go bare, §5.1)
+    assert all(wrapped == (compress == "zlib") for size, wrapped in resp.wire if size > 2048)
+    assert any(wrapped for _, wrapped in resp.wire) == (compress == "zlib")

@@ -4,6 +4,9 @@ real collector, against real mosquitto (mTLS + ACL), judged from the collector's
 32 kills at random instants (seeded), then one clean run that delivers the backlog. Every
 batch the agent ever sealed must be stored exactly once (no loss, no duplicate in the
 log), the chain unbroken (no gap, nothing quarantined: no fork). Bounded: ~2 minutes.
+Each agent start draws its wire encoding (protocol §5.1: compressed envelope or bare, the
+clean run compressed), so a batch published in one and re-sent in the other after a kill
+must still be one batch (a REPLAY, never a FORK), at no extra cost to the campaign.
 """
 
 from __future__ import annotations
@@ -81,7 +84,15 @@ def test_random_kills_of_agent_and_collector_lose_and_duplicate_nothing(tmp_path
         )
         asyncio.run(_register(settings, dev))
         alog, clog = dev.dir / "agent.log", tmp_path / "collector.log"
-        acfg = dev.config(broker, replay_source(GIULIA, "recorded"), batch={"window_s": 0.1})
+        wire = random.Random(17)  # apart from `rng`: the kill schedule stays as it was
+        starts = {"zlib": 0, "none": 0}
+
+        def agent_config(source: str, **extra: object) -> Path:
+            compress = str(extra.pop("compress", None) or wire.choice(["zlib", "none"]))
+            starts[compress] += 1
+            return dev.config(broker, source, mqtt={"compress": compress}, **extra)
+
+        acfg = agent_config(replay_source(GIULIA, "recorded"), batch={"window_s": 0.1})
         collector, agent = _start_collector(ccfg, clog), start_agent(acfg, alog)
         kills = {"agent": 0, "collector": 0}
         try:
@@ -89,6 +100,7 @@ def test_random_kills_of_agent_and_collector_lose_and_duplicate_nothing(tmp_path
                 time.sleep(rng.uniform(0.3, 2.0))
                 if rng.random() < 0.7:
                     _kill(agent)
+                    acfg = agent_config(replay_source(GIULIA, "recorded"), batch={"window_s": 0.1})
                     agent = start_agent(acfg, alog)
                     kills["agent"] += 1
                 else:
@@ -96,7 +108,7 @@ def test_random_kills_of_agent_and_collector_lose_and_duplicate_nothing(tmp_path
                     collector = _start_collector(ccfg, clog)
                     kills["collector"] += 1
             _kill(agent)
-            acfg = dev.config(broker, replay_source(GIULIA, "max"), exit_when_done=True)
+            acfg = agent_config(replay_source(GIULIA, "max"), exit_when_done=True, compress="zlib")
             agent = start_agent(acfg, alog)
             assert agent.wait(timeout=180) == 0, alog.read_text()[-3000:]
         finally:
@@ -105,6 +117,7 @@ def test_random_kills_of_agent_and_collector_lose_and_duplicate_nothing(tmp_path
                     p.send_signal(signal.SIGINT)
                     p.wait(timeout=20)
     assert min(kills.values()) >= 5, kills
+    assert min(starts.values()) >= 5, starts  # both encodings, across kills, on one chain
     spool = Spool(dev.dir / "spool.sqlite", 1 << 30, 0, readonly=True)
     sealed = spool.head().next_seq
     spool.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,16 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vnotary_cli.demo.stack import free_port as _free_port
+
 REPO = Path(__file__).resolve().parents[2]
 ANVIL = REPO / "tools" / "node_modules" / ".bin" / "anvil"
 # anvil's first well-known dev account (public test mnemonic; never holds real value).
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Anvil:

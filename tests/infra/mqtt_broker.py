@@ -11,10 +11,12 @@ deploy/mosquitto/acl.conf, so tests exercise exactly what a fleet deploys. API:
         broker.ca                                     # the FleetCA (tests.infra.pki), e.g. for CSRs
         broker.stop(); broker.start()                 # outage: same port, same certs, same data
         broker.log_text()                             # the broker's log file
+        broker.reload()                               # SIGHUP (mosquitto re-reads its config)
         c = connect_client(broker, "collector")      # paho v5 client, connected, looping
         close_client(c)
 
     broker = start_broker(tmp_path)                   # started; call broker.close() yourself
+    MosquittoBroker(d, crlfile=ca.directory / "crl.pem")  # listener with the fleet CA's CRL
 
     def test_x(mqtt_broker: MosquittoBroker): ...     # pytest fixture: import `mqtt_broker`
                                                       # into your test module or conftest
@@ -29,7 +31,9 @@ Persistence is on (in the broker's directory), so a stop/start keeps persistent 
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import shutil
+import signal
 import socket
 import ssl
 import string
@@ -39,16 +43,28 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.infra.pki import REPO, CertPair, FleetCA
+from vnotary_cli.demo.stack import free_port
 
 TEMPLATE = REPO / "deploy" / "mosquitto" / "mosquitto.conf.template"
 ACL_FILE = REPO / "deploy" / "mosquitto" / "acl.conf"
+RENDER = REPO / "deploy" / "mosquitto" / "render.py"
 START_TIMEOUT_S = 10.0
+
+
+def _render_module() -> ModuleType:
+    """deploy/mosquitto/render.py, imported by path (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("vnotary_deploy_render", RENDER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def mosquitto_binary() -> str:
@@ -58,22 +74,23 @@ def mosquitto_binary() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class MosquittoBroker:
     """One mosquitto process on 127.0.0.1 with the fleet's mTLS listener and ACL."""
 
     def __init__(
-        self, directory: Path, ca: FleetCA | None = None, collectors: tuple[str, ...] = ()
+        self,
+        directory: Path,
+        ca: FleetCA | None = None,
+        collectors: tuple[str, ...] = (),
+        crlfile: Path | None = None,
     ) -> None:
         """`collectors`: more collector CNs than `collector` (several collectors: the broker
-        makes each client's id its CN, so each needs its own certificate and ACL block)."""
+        makes each client's id its CN, so each needs its own certificate and ACL block).
+        `crlfile`: the listener checks client certificates against this CRL (render.py
+        --crlfile), e.g. `ca.directory / "crl.pem"`."""
         self.directory = directory
         self.collectors = collectors
+        self.crlfile = crlfile
         directory.mkdir(parents=True, exist_ok=True)
         self.ca = ca or FleetCA.create(directory / "pki")
         self._server = self.ca.server()
@@ -105,6 +122,8 @@ class MosquittoBroker:
             keyfile=str(self._server.key),
             acl_file=str(self._acl()),
         )
+        if self.crlfile is not None:
+            conf = _render_module().with_crlfile(conf, str(self.crlfile))
         self.conf_path.write_text(conf)
 
     def _acl(self) -> Path:
@@ -171,6 +190,11 @@ class MosquittoBroker:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
         self._reap()
+
+    def reload(self) -> None:
+        """SIGHUP: mosquitto re-reads its configuration (and, 2.0, its TLS files)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
 
     def kill(self) -> None:
         """Abrupt stop (SIGKILL): no persistence save, like a crashed broker host."""

@@ -14,22 +14,17 @@ import glob
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from vnotary_cli.demo.stack import free_port as _free_port
+
 TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 """Nothing survives a crash of the host: fast, and enough for tests, which never crash it."""
 DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pg_bin() -> Path:

@@ -17,13 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from notary_core.witness import WitnessVerifier
+from vnotary_cli.demo.stack import free_port
 from witness.config import write_key
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -144,6 +144,10 @@ def test_compose_collector_settings_load() -> None:
     assert s.mqtt.shared_group is not None and s.mqtt.client_id is None
     assert s.mqtt.instance_client_id().startswith("collector-")
     assert s.signer_state_path().parent == Path("/var/lib/vnotary")
+    # production: one key per statement (docs/collector.md § Keys), no shared default
+    assert s.key_file is None
+    paths = {s.log_key_path(), s.receipt_key_path(), s.bundle_key_path()}
+    assert len(paths) == 3
 
 
 def test_docs_cover_the_three_jobs() -> None:

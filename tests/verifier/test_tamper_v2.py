@@ -47,6 +47,7 @@ from notary_core.evidence import (
 )
 from tests.core import bundle_v2_factory as f
 from tests.core.bundle_factory import SEC, T0, VEHICLE, _key, batch_records
+from tests.core.c_loop import c_loop
 from tests.verifier import tamper_worlds as tw
 
 Built = tw.Built
@@ -804,6 +805,21 @@ def test_corruption(name: str, rav4: Built) -> None:
     # Every world has the factory's fixed keys: the verifier pins the same log and collector.
     t = verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
     assert outcome(t) == (c.verdict, c.reasons), t.to_dict()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_corruption_gives_one_transcript_with_or_without_the_c_loop(name: str, rav4: Built) -> None:
+    """The C loop only confirms: every check, reason and message is the same either way
+    (and the Python code that reads the C loop's answer is reached under mutation testing,
+    which turns the accelerator off for the core)."""
+    made = CASES[name].make(rav4)
+    attempt = made if isinstance(made, Attempt) else Attempt(made)
+    got = []
+    for on in (True, False):
+        with c_loop(on):
+            t = verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
+        got.append(t.to_dict())
+    assert got[0] == got[1]
 
 
 def test_there_are_at_least_40_named_corruptions() -> None:

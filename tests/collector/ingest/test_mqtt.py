@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from collector import limits
 from collector.service import Collector
 from collector.settings import Settings, write_key
 from collector.store.open import open_store
-from notary_core import cose
+from notary_core import cose, envelope
 from notary_core.receipt import Receipt, ReceiptStatus, open_receipt
 from tests.collector.fleet import T0, Device, logged_entries
 from tests.infra.mqtt_broker import MosquittoBroker, close_client, connect_client, mqtt_broker
@@ -65,9 +66,13 @@ class Agent:
         close_client(self.client)
 
 
+@pytest.mark.parametrize("wire", ["bare", "zlib"])
 async def test_batches_in_receipts_out(
-    mqtt_broker: MosquittoBroker, tmp_path: Path, records: list[bytes]
+    mqtt_broker: MosquittoBroker, tmp_path: Path, records: list[bytes], wire: str
 ) -> None:
+    """`zlib`: the batches in compressed envelopes (protocol §5.1) and a bomb among them,
+    which is quarantined (TOO_LARGE) and disturbs nothing."""
+    method = envelope.Method.ZLIB if wire == "zlib" else None
     settings = Settings.load(_config(tmp_path, mqtt_broker))
     dev = Device("veh-1")
     async with await open_store(settings.store) as store:
@@ -80,19 +85,24 @@ async def test_batches_in_receipts_out(
             task = asyncio.create_task(c.run())
             batches = [dev.seal(records[i * 100 : i * 100 + 100]) for i in range(3)]
             for b in batches:
-                await asyncio.to_thread(agent.publish, b.to_bytes())
+                await asyncio.to_thread(agent.publish, envelope.for_wire(b.to_bytes(), method))
             await asyncio.to_thread(agent.publish, b"\x00garbage")
+            if method is not None:
+                bomb = zlib.compress(bytes(64 << 20), 9)  # 64 MiB of zeros, declared 8 MiB
+                head = envelope.MAGIC + bytes([1, 1]) + (8 << 20).to_bytes(4, "big")
+                await asyncio.to_thread(agent.publish, head + bomb)
             got = await asyncio.to_thread(agent.wait, 3, 20)
             assert [(r.batch_seq, r.status) for r in got] == [
                 (i, ReceiptStatus.STORED) for i in range(3)
             ]
             assert [r.header_hash for r in got] == [b.signed.header_hash for b in batches]
+            expected = ["NON_CANONICAL"] + (["TOO_LARGE"] if method else [])
             for _ in range(50):
-                if await c.store.quarantined():
+                if len(await c.store.quarantined()) == len(expected):
                     break
                 await asyncio.sleep(0.1)
             assert task.done() is False, task
-            assert [q.reason for q in await c.store.quarantined()] == ["NON_CANONICAL"]
+            assert [q.reason for q in await c.store.quarantined()] == expected
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

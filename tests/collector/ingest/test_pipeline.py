@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from collector.ingest.pipeline import Ingestor
 from collector.store.base import Store
 from collector.store.open import open_store
-from notary_core import cose, merkle
+from notary_core import cose, envelope, merkle
 from notary_core.batch import SealedBatch, encode_records_block
 from notary_core.logleaf import BatchLeaf
 from notary_core.receipt import ReceiptStatus, open_receipt
@@ -182,3 +183,35 @@ async def test_topic_mismatch_malformed_oversize_and_garbage(
     assert (quotas["veh-2"].kept_rows, quotas["veh-2"].dropped_rows) == (1, 0)
     assert (quotas["veh-1"].kept_rows, quotas["veh-1"].dropped_rows) == (3, 300)
     assert (await ingestor.ingest(topic(dev), sealed.to_bytes(), NOW)).status == "stored"
+
+
+async def test_compressed_envelopes_are_the_same_batch_and_bad_ones_are_quarantined(
+    ingestor: Ingestor, records: list[bytes]
+) -> None:
+    """§5.1: an envelope is stored as the bare batch it carries (same header hash; a re-send
+    in the other encoding is a REPLAY, not a FORK); a bomb, a truncated stream or an unknown
+    method is quarantined as received with its reason, and ingest goes on."""
+    dev = Device("veh-1")
+    await _enrol(ingestor.store, dev)
+    first, second = dev.seal(records[:1000]), dev.seal(records[1000:2000])
+    wire = envelope.wrap(first.to_bytes())
+    assert len(wire) < len(first.to_bytes()) / 2
+    out = await ingestor.ingest(topic(dev), wire, NOW)
+    assert (out.status, out.log_index) == ("stored", 1) and out.receipt is not None
+    assert open_receipt(out.receipt, ingestor.signer.public).header_hash == (
+        first.signed.header_hash
+    )
+    stored = await ingestor.store.batch("veh-1", 0)
+    assert stored is not None and stored.signed_header == first.signed.raw
+    assert stored.records_block == first.records_block  # the uncompressed, signed bytes
+    again = await ingestor.ingest(topic(dev), first.to_bytes(), NOW + 1)  # bare re-send
+    assert (again.status, again.reason, again.log_index) == ("replay", "REPLAY", 1)
+    bomb = zlib.compressobj(9)
+    body = b"".join(bomb.compress(bytes(1 << 20)) for _ in range(16)) + bomb.flush()
+    head = envelope.MAGIC + bytes([1, 1]) + (8 << 20).to_bytes(4, "big")
+    await _expect(ingestor, topic(dev), head + body, "TOO_LARGE")
+    wire2 = envelope.wrap(second.to_bytes())
+    await _expect(ingestor, topic(dev), wire2[:-3], "MALFORMED")
+    await _expect(ingestor, topic(dev), wire2[:9] + b"\x02" + wire2[10:], "UNSUPPORTED_VERSION")
+    assert (await ingestor.ingest(topic(dev), wire2, NOW)).status == "stored"
+    assert await ingestor.store.log_size() == 3  # one enrolment, two batches
