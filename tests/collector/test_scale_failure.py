@@ -113,7 +113,8 @@ def _config(
     shutil.copy(key, tmp / f"{name}.key")  # every instance holds a copy of the log key
     cfg = tmp / f"{name}.toml"
     shared = f'shared_group = "{group}"\n' if group else ""
-    store = f"{url}?application_name=collector-{name}"
+    pg = url.startswith(("postgresql:", "postgres:"))
+    store = f"{url}?application_name=collector-{name}" if pg else url
     cfg.write_text(
         f'store = "{store}"\nkey_file = "{name}.key"\norigin = "{ORIGIN}"\n'
         f"checkpoint_interval_s = {CHECKPOINT_INTERVAL_S}\n{top}\n[mqtt]\n"

@@ -1,8 +1,10 @@
 """A throwaway PostgreSQL cluster for integration tests (research/feasibility.md §7).
 
 PostgreSQL refuses to run as root, so when the tests run as root the cluster runs as the
-`postgres` system user. Test settings only: fsync off. One cluster per test session; each
-test gets its own database from `PgCluster.new_database()`.
+`postgres` system user. Test settings by default (TEST_SETTINGS: fsync off); a benchmark
+passes `settings=DURABLE` (PostgreSQL's defaults: fsync, synchronous_commit and
+full_page_writes on, as in production) plus what it needs. One cluster per test session;
+each test gets its own database from `PgCluster.new_database()`.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from vnotary_cli.demo.stack import free_port as _free_port
+
+TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+"""Nothing survives a crash of the host: fast, and enough for tests, which never crash it."""
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 
 
 def pg_bin() -> Path:
@@ -28,9 +35,11 @@ def pg_bin() -> Path:
 
 
 class PgCluster:
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, settings: Mapping[str, str] = TEST_SETTINGS) -> None:
         self.root = root
         self.port = port
+        self.settings = dict(settings)
+        self.log = root / "log"
         self.dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def _run(self, *cmd: str) -> None:
@@ -52,16 +61,15 @@ class PgCluster:
                 "UTF8",
                 "--no-sync",
             )
-        opts = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1" + "".join(
+            f" -c {shlex.quote(f'{k}={v}')}" for k, v in self.settings.items()
         )
         self._run(
             str(pg_bin() / "pg_ctl"),
             "-D",
             str(data),
             "-l",
-            str(self.root / "log"),
+            str(self.log),
             "-w",
             "-s",
             "-o",
@@ -83,13 +91,17 @@ class PgCluster:
             conn.execute(f"CREATE DATABASE {name}")
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    @property
+    def postmaster_pid(self) -> int:
+        return int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+
 
 @contextlib.contextmanager
-def pg_cluster() -> Iterator[PgCluster]:
+def pg_cluster(settings: Mapping[str, str] = TEST_SETTINGS) -> Iterator[PgCluster]:
     root = Path(tempfile.mkdtemp(prefix="vn-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    cluster = PgCluster(root, _free_port())
+    cluster = PgCluster(root, _free_port(), settings)
     try:
         cluster.start()
         yield cluster
