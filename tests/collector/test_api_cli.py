@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import socket
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from collector.log.leaves import leaf_hash
 from collector.settings import Settings
 from notary_core import merkle
 from notary_core.checkpoint import NoteVerifier, open_checkpoint
+from vnotary_cli.demo.stack import free_port
 from vnotary_cli.main import main
 
 
@@ -69,6 +71,21 @@ class Client:
         return json.loads((await self.get(path, **params))[1])
 
 
+@contextlib.asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[Client]:
+    """The collector's API under a real uvicorn server on a free port, until the block ends."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        yield Client(f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        await task
+
+
 def test_cli_registry_and_log_api(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -116,17 +133,7 @@ def test_cli_registry_and_log_api(
     verifier = NoteVerifier.from_public("collector.test", settings.signing_key().public_key())
 
     async def api() -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), port=port, log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            client = Client(f"http://127.0.0.1:{port}")
+        async with served(settings) as client:
             status, note = await client.get("/v1/log/checkpoint")
             cp = open_checkpoint(note, [verifier], "collector.test/log")
             assert cp.size == 5  # 4 registry events and the index leaf
@@ -143,8 +150,5 @@ def test_cli_registry_and_log_api(
             assert (await client.get("/v1/log/proof/inclusion", index=0, size=99))[0] == 400
             assert (await client.get("/v1/log/entries/99"))[0] == 400
             assert await client.json("/v1/anchors") == []
-        finally:
-            server.should_exit = True
-            await task
 
     asyncio.run(api())

@@ -12,16 +12,13 @@ import contextlib
 import hashlib
 import io
 import json
-import socket
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from collector.api.app import create_app
 from collector.log.leaves import batch_leaf
 from collector.log.witnesses import Witnessing
 from collector.settings import Settings
@@ -36,7 +33,7 @@ from notary_core.checkpoint import (
 )
 from notary_core.errors import BadData
 from notary_core.witness import require_quorum
-from tests.collector.test_api_cli import Client, _pubkey
+from tests.collector.test_api_cli import _pubkey, served
 from tests.infra.witness import WitnessProc, witness_process
 from verifier.trust import load_trust_bytes
 from vnotary_cli.main import main
@@ -170,17 +167,7 @@ def test_a_log_key_rotation_cosigns_then_hands_over(tmp_path: Path) -> None:
     assert settings.log_vkeys() == [new.vkey, old.vkey]
 
     async def api() -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), port=port, log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            client = Client(f"http://127.0.0.1:{port}")
+        async with served(settings) as client:
             published = await client.json("/v1/trust")
             assert published["log_vkeys"] == [new.vkey, old.vkey]
             assert published["collector_keys"] == settings.bundle_keys()
@@ -188,9 +175,6 @@ def test_a_log_key_rotation_cosigns_then_hands_over(tmp_path: Path) -> None:
             assert keys["log_vkeys"] == [new.vkey, old.vkey]
             assert keys["bundle_keys"] == settings.bundle_keys()
             assert keys["receipt_keys"][0].startswith("-----BEGIN PUBLIC KEY-----")
-        finally:
-            server.should_exit = True
-            await task
 
     asyncio.run(api())
 
