@@ -903,3 +903,187 @@ def test_a_grant_not_logged(world: World, valid: bytes) -> None:
 
 def test_the_reason_enum_is_what_the_transcript_names() -> None:
     assert str(Reason.UNTRUSTED) == "UNTRUSTED"
+
+
+def test_the_checkpoint_refusal_names_the_inner_reason(world: World, valid: bytes) -> None:
+    b = bundle.parse_bundle(valid).bundle
+    forged = checkpoint.sign_checkpoint(
+        checkpoint.Checkpoint.parse_body(b.checkpoint[: b.checkpoint.rfind(b"\n\n") + 1]),
+        [checkpoint.NoteSigner(ORIGIN, _key(99))],
+    )
+    from notary_core.errors import BadData
+
+    with pytest.raises(BadData) as inner:
+        checkpoint.open_checkpoint(
+            forged, [checkpoint.NoteVerifier.from_vkey(b.log_vkey)], origin=b.log_origin
+        )
+    t = verify_bundle(replace(b, checkpoint=forged).sign(world.collector), Trust())
+    assert _refused(t, "checkpoint.signature") == (
+        "fail", "BAD_CHECKPOINT", f"{inner.value.reason}: {inner.value.message}")  # fmt: skip
+    assert inner.value.message != ""
+
+
+def test_an_unreachable_node_reads_no_heads(world: World, valid: bytes) -> None:
+    from notary_core.errors import Unreachable
+
+    def down(a: bundle.AnchorRef) -> AnchorStatus:
+        raise Unreachable("node down")
+
+    t = verify_bundle(valid, None, down)
+    assert _refused(t, "anchor.on_chain") == ("undecided", "UNREACHABLE", "node down")
+    assert "anchor.append_only" not in {c.name for c in t.checks}
+    assert "trust.root" not in {c.name for c in t.checks}
+    assert t.verdict is Verdict.INCONCLUSIVE
+
+
+def test_the_append_only_words_are_the_contracts(world: World, valid: bytes) -> None:
+    from notary_core import anchoring
+
+    a = bundle.parse_bundle(valid).bundle.anchor
+    assert a is not None
+    at_head = anchoring.ChainView(anchoring.V2, anchoring.Head(a.tree_size, a.root))
+    t = verify_bundle(valid, None, _final)
+    assert _check(t, "anchor.append_only").detail == anchoring.append_only(
+        a.tree_size, a.root, at_head, None
+    )
+    newer = anchoring.ChainView(anchoring.V2, anchoring.Head(a.tree_size + 3, bytes(32)))
+    t = verify_bundle(valid, None, lambda got: _final(got, chain=newer, chain_detail="offline"))
+    assert _refused(t, "anchor.append_only") == (
+        "undecided", "CONSISTENCY_UNPROVEN",
+        f"a newer head is anchored (size {a.tree_size + 3}): offline",
+    )  # fmt: skip
+    below = anchoring.ChainView(anchoring.V2, anchoring.Head(a.tree_size - 1, bytes(32)))
+    t = verify_bundle(valid, None, lambda got: _final(got, chain=below))
+    assert _refused(t, "anchor.append_only")[:2] == ("undecided", "ANCHOR_MISMATCH")
+    from notary_core import merkle
+
+    log = [world.leaves[0]] * (a.tree_size + 2)
+    tree = merkle.MerkleTree([merkle.hash_leaf(x) for x in log])
+    wrong = tuple(tree.consistency_proof(a.tree_size))
+    ahead = anchoring.ChainView(anchoring.V2, anchoring.Head(tree.size, tree.root))
+    t = verify_bundle(valid, None, lambda got: _final(got, chain=ahead, consistency=wrong))
+    assert _refused(t, "anchor.append_only")[:2] == ("fail", "NOT_APPEND_ONLY")
+
+
+def test_the_quorum_refusal_is_the_witness_modules(world: World) -> None:
+    from notary_core import witness
+    from notary_core.errors import BadData
+
+    data = build(world, cosigners=(0,))
+    b = bundle.parse_bundle(data).bundle
+    pinned = [witness.WitnessVerifier.from_vkey(w.verifier.vkey) for w in world.witnesses]
+    with pytest.raises(BadData) as inner:
+        witness.require_quorum(b.checkpoint, sorted(pinned, key=lambda v: v.vkey), 2)
+    t = verify_bundle(data, world.trust())
+    assert _refused(t, "witnesses.quorum") == ("undecided", "QUORUM_NOT_MET", inner.value.message)
+    assert t.summary["witnesses"] == []
+
+
+def test_the_enrolment_must_carry_the_bundles_key(world: World) -> None:
+    from notary_core import cose
+
+    other = cose.Signer.from_key(_key(80)).public
+    before = T0 - 86400 * SEC
+    leaf = logleaf.RegistryEvent(logleaf.RegistryAction.ENROL, DEVICE, other.spki(), other.kid,
+                                 before, None, before).to_leaf()  # fmt: skip
+    t = verify_bundle(_only_device_events(world, leaf), world.trust())
+    assert _refused(t, "device.enrolment") == (
+        "fail",
+        "KEY_MISMATCH",
+        "the device key has no enrolment in the log",
+    )
+
+
+def test_the_key_is_known_by_its_id_or_its_spki(world: World) -> None:
+    E = logleaf.RegistryAction
+    before = T0 - 86400 * SEC
+    spki = world.device.public.spki()
+    by_spki = logleaf.RegistryEvent(E.ENROL, DEVICE, spki, b"\x00" * 16, before, None, before)
+    t = verify_bundle(_only_device_events(world, by_spki.to_leaf()), world.trust())
+    assert t.verdict is Verdict.OK, t.to_dict()
+    enrol = _registry(E.ENROL, world, before, None, before)
+    # A revocation naming the key by its id alone (another SPKI) still revokes it.
+    by_kid = logleaf.RegistryEvent(E.REVOKE, DEVICE, b"\x01" * 44, world.device.kid, before,
+                                   None, T0).to_leaf()  # fmt: skip
+    t = verify_bundle(_only_device_events(world, enrol, by_kid), world.trust())
+    assert _refused(t, "batches.signatures") == (
+        "fail",
+        "REVOKED_KEY",
+        "key revoked before batch 0 was signed",
+    )
+
+
+def test_a_header_of_another_device(world: World, valid: bytes) -> None:
+    def other(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+        return replace(b, request=replace(b.request, device_id="veh-9"))
+
+    t = verify_bundle(_edit(valid, world, other), world.trust())
+    assert _refused(t, "batches.signatures") == (
+        "fail",
+        "KEY_MISMATCH",
+        "batch 0 is of another device",
+    )
+
+
+def test_the_issue_time_is_read_in_whole_seconds(world: World) -> None:
+    """An issue time one nanosecond before nbf is before nbf (floor division, no rounding)."""
+    nbf = T0 // SEC - 3600
+    early = build(world, issued=nbf * SEC - 1)
+    assert _refused(verify_bundle(early, world.trust()), "grant.chain") == (
+        "fail",
+        "GRANT_EXPIRED",
+        "the grant was not valid when the bundle was issued",
+    )
+    last = T0 // SEC + 86400 * 30
+    t = verify_bundle(build(world, issued=last * SEC - 1), world.trust())
+    assert _check(t, "grant.chain").status is Status.PASS, t.to_dict()
+    t = verify_bundle(build(world, issued=last * SEC), world.trust())
+    assert _refused(t, "grant.chain")[1] == "GRANT_EXPIRED"
+
+
+def _odd_ids_world() -> World:
+    """A world whose CAN ids 0x3b7 are id 0 and whose ids 0x224 are extended (29-bit)."""
+    from notary_core import records as r
+    from tests.core import bundle_factory
+
+    plain = bundle_factory.batch_records
+
+    def records(seq: int, per_batch: int) -> list[bytes]:
+        out = []
+        for raw in plain(seq, per_batch):
+            x = r.decode(raw)
+            if isinstance(x.body, r.CanFrame) and x.body.can_id in (0x3B7, 0x224):
+                body = (replace(x.body, can_id=0) if x.body.can_id == 0x3B7
+                        else replace(x.body, flags=r.CanFlags.EXT))  # fmt: skip
+                out.append(r.encode(replace(x, body=body)))
+            else:
+                out.append(raw)
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bundle_factory, "batch_records", records)
+        return make_world(n_batches=3, per_batch=10)
+
+
+def test_can_id_zero_and_extended_ids_fall_under_their_own_items() -> None:
+    w = _odd_ids_world()
+    window = (T0, T0 + 2 * SEC)
+    for item in ("can0#000", "can0#00000224"):
+        scope = ("can0#0aa", item)
+        grants = [grant.issue(owner_grant(w, scope=scope), w.owner)]
+        data = build(w, window=window, scope=scope, grants=grants)
+        b = bundle.parse_bundle(data).bundle
+        assert sum(len(x.disclosed) for x in b.batches) > 6  # more than the 0x0aa frames
+        t = verify_bundle(data, w.trust())
+        assert t.verdict is Verdict.OK, (item, t.to_dict())
+    # An extended id is not the standard id of the same number.
+    scope = ("can0#0aa", "can0#00000224")
+    grants = [grant.issue(owner_grant(w, scope=scope), w.owner)]
+    b = bundle.parse_bundle(build(w, window=window, scope=scope, grants=grants)).bundle
+    narrow = replace(b, request=replace(b.request, scope=("can0#0aa", "can0#224")))
+    t = verify_bundle(narrow.sign(w.collector), w.trust())
+    assert _refused(t, "records.merkle") == (
+        "fail",
+        "OUTSIDE_GRANT",
+        "a record of can0 is outside the scope",
+    )
