@@ -1087,3 +1087,27 @@ def test_can_id_zero_and_extended_ids_fall_under_their_own_items() -> None:
         "OUTSIDE_GRANT",
         "a record of can0 is outside the scope",
     )
+
+
+def test_a_batch_the_c_loop_confirms_is_not_checked_again(
+    world: World, valid: bytes, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the C loop on, every batch of a valid bundle is confirmed there: the Python
+    path, which would end in its multiproof check, never runs (the C loop is the speed)."""
+    from notary_core import merkle
+    from tests.core.c_loop import ACCEL
+
+    if request.node.callspec.params["verifier_path"] != "c" or ACCEL is None:
+        pytest.skip("the C loop only")
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("the Python path ran")
+
+    monkeypatch.setattr(merkle, "verify_multiproof", not_here)
+    t = verify_bundle(valid, world.trust())
+    assert t.verdict is Verdict.OK, t.to_dict()
+    w = _odd_ids_world()
+    scope = ("can0#0aa", "can0#00000224", "can0#000", "gnss", "imu")
+    grants = [grant.issue(owner_grant(w, scope=scope), w.owner)]
+    t = verify_bundle(build(w, window=(T0, T0 + 2 * SEC), scope=scope, grants=grants), w.trust())
+    assert t.verdict is Verdict.OK, t.to_dict()
