@@ -1111,3 +1111,23 @@ def test_a_batch_the_c_loop_confirms_is_not_checked_again(
     grants = [grant.issue(owner_grant(w, scope=scope), w.owner)]
     t = verify_bundle(build(w, window=(T0, T0 + 2 * SEC), scope=scope, grants=grants), w.trust())
     assert t.verdict is Verdict.OK, t.to_dict()
+
+
+def test_each_scope_item_is_decided_once_per_bundle(
+    world: World, valid: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """records.merkle asks the grant rules once per (stream, CAN id, extended) of the whole
+    bundle, not once per record: the answers are shared by the batches."""
+    asked: list[str] = []
+    plain = grant.in_scope
+    requested = bundle.parse_bundle(valid).bundle.request.scope
+
+    def counting(scope: tuple[str, ...], item: str) -> bool:
+        if tuple(scope) == tuple(requested):
+            asked.append(item)
+        return plain(scope, item)
+
+    monkeypatch.setattr(grant, "in_scope", counting)
+    t = verify_bundle(valid, world.trust())
+    assert t.verdict is Verdict.OK, t.to_dict()
+    assert sorted(asked) == ["can0#0aa", "gnss"]
