@@ -1131,3 +1131,56 @@ def test_each_scope_item_is_decided_once_per_bundle(
     t = verify_bundle(valid, world.trust())
     assert t.verdict is Verdict.OK, t.to_dict()
     assert sorted(asked) == ["can0#0aa", "gnss"]
+
+
+def test_a_malformed_record_under_a_valid_root_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A device that sealed a GNSS record with no valid NMEA status: its leaf is in the
+    signed root, so only the record's own check refuses it (the C loop confirms prefixes,
+    leaves and roots, and leaves the rest of such a record to records.scan)."""
+    from notary_core import merkle
+    from notary_core import records as r
+    from notary_core.errors import BadData
+    from tests.core import bundle_factory
+
+    plain = bundle_factory.batch_records
+    originals: dict[bytes, bytes] = {}
+
+    def records(seq: int, per_batch: int) -> list[bytes]:
+        out = plain(seq, per_batch)
+        i = next(k for k, raw in enumerate(out) if r.decode(raw).stream == "gnss")
+        at = 28 + len("gnss")  # the prefix, the stream name, then the NMEA status byte
+        bad = out[i][:at] + b"\xee" + out[i][at + 1 :]
+        originals[bad] = out[i]
+        out[i] = bad
+        return out
+
+    def everything(recs: list[bytes], salt_key: bytes, window: object, scope: object) -> tuple[
+            tuple[bundle.Disclosed, ...], tuple[bytes, ...]]:  # fmt: skip
+        chosen = tuple(
+            bundle.Disclosed(i, raw, batch.salt(salt_key, i)) for i, raw in enumerate(recs)
+        )
+        tree = merkle.MerkleTree(batch.leaf_hashes(salt_key, recs))
+        return chosen, tuple(tree.multiproof(range(len(recs))))
+
+    from notary_core import batch
+
+    monkeypatch.setattr(bundle_factory, "batch_records", records)
+    with monkeypatch.context() as mp:  # the per-item counts (unread by version 1) would scan it
+        counts = batch.item_counts
+        mp.setattr(batch, "item_counts", lambda recs: counts([originals.get(x, x) for x in recs]))
+        w = make_world(n_batches=1, per_batch=10)
+    monkeypatch.setattr(bundle, "disclose", everything)
+    scope = ("can0", "gnss", "imu")
+    grants = [grant.issue(owner_grant(w, scope=scope), w.owner)]
+    data = build(w, window=(T0, T0 + SEC), scope=scope, grants=grants)
+    (x,) = bundle.parse_bundle(data).bundle.batches
+    bad = [d.record for d in x.disclosed if d.record[28:32] == b"gnss" and d.record[32] == 0xEE]
+    assert len(bad) == 1
+    with pytest.raises(BadData) as inner:
+        r.scan(bad[0])
+    t = verify_bundle(data, w.trust())
+    assert _refused(t, "records.merkle") == (
+        "fail", str(inner.value.reason), inner.value.message)  # fmt: skip
+    assert t.verdict is Verdict.FAIL
