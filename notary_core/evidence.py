@@ -450,6 +450,8 @@ def _batches(
                 )
         c.detail = f"batches {headers[0].batch_seq}..{headers[-1].batch_seq}, unbroken"
     with run.check("batches.cover_window") as c:
+        if not headers:  # none in the bundle (hash_chain fails) or none parsed
+            raise Unreachable("no batch header to check the window with")
         r = b.request
         first, last = headers[0], headers[-1]
         if first.first_utc_ns > r.window_start_ns and first.batch_seq != 0:
