@@ -68,3 +68,13 @@ def test_absence_refusals_name_what_is_wrong() -> None:
     elsewhere = "the absence proof does not lead to the index root"
     _refused(Reason.BAD_PROOF, elsewhere, tree.root(), k, (a, _sha(b"x")), p.siblings)
     _refused(Reason.BAD_PROOF, elsewhere, tree.root(), k, None, p.siblings)
+
+
+def test_a_snapshot_keeps_its_size_and_root_after_later_sets() -> None:
+    tree = smt.SparseTree([(_key(0x00), _sha(b"a")), (_key(0x80), _sha(b"b"))])
+    snap = tree.snapshot()
+    root = tree.root()
+    tree.set(_key(0x40), _sha(b"c"))
+    assert (snap.size, len(tree)) == (2, 3)
+    assert snap.root() == root != tree.root()
+    assert snap.get(_key(0x40)) is None
