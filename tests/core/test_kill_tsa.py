@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import pytest
 from asn1crypto import tsp
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -180,3 +181,24 @@ def test_a_token_of_another_digest_or_over_other_bytes_by_its_words(
         tsa.verify(other, pinned, b"note\n")
     assert (exc.value.reason, exc.value.message) == (
         Reason.BAD_SIGNATURE, "the signed digest is not the TSTInfo's")  # fmt: skip
+
+
+NOTE = b"collector.test/vnotary/log\n7\nq83vEjRZqNqQDrCYq0ZtvGRf2rHpfHnAbd7XDTVfm5c=\n\n- sig\n"
+
+
+def test_the_signing_certificate_is_named_by_sha1_or_a_pinned_digest_only(pki: TsaPki) -> None:
+    digest = tsa.imprint_of(NOTE)
+    token = tsa.token_from_response(pki.reply(tsa.request(digest, 9)), digest, 9)
+    pinned = x509.load_pem_x509_certificate(pki.tsa_pem.encode())
+    der = pinned.public_bytes(serialization.Encoding.DER)
+    stamp = tsa.verify(token, pinned, NOTE)
+    assert (stamp.tsa, stamp.gen_time_ns, stamp.serial) == (
+        "CN=Test TSA", token.gen_time_ns, token.serial)  # fmt: skip
+    sha1 = dataclasses.replace(token, ess_hashes=(("sha1", hashlib.sha1(der).digest()),))
+    assert tsa.verify(sha1, pinned, NOTE) == stamp
+    for alg, value in (("md5", hashlib.md5(der).digest()), ("sha256", bytes(32))):
+        named = dataclasses.replace(token, ess_hashes=((alg, value), *token.ess_hashes))
+        with pytest.raises(BadData) as exc:
+            tsa.verify(named, pinned, NOTE)
+        assert (exc.value.reason, exc.value.message) == (
+            Reason.BAD_SIGNATURE, "the token names another signing certificate")  # fmt: skip
