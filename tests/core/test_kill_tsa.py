@@ -202,3 +202,17 @@ def test_the_signing_certificate_is_named_by_sha1_or_a_pinned_digest_only(pki: T
             tsa.verify(named, pinned, NOTE)
         assert (exc.value.reason, exc.value.message) == (
             Reason.BAD_SIGNATURE, "the token names another signing certificate")  # fmt: skip
+
+
+def test_a_token_over_another_hash_or_checkpoint_by_its_words(pki: TsaPki) -> None:
+    digest = tsa.imprint_of(NOTE)
+    token = tsa.token_from_response(pki.reply(tsa.request(digest, 9)), digest, 9)
+    pinned = x509.load_pem_x509_certificate(pki.tsa_pem.encode())
+    for t, note, words in (
+        (dataclasses.replace(token, imprint_alg="sha512"), NOTE,
+         "the token is over a sha512 digest, not SHA-256"),
+        (token, NOTE.replace(b"7", b"8"), "the token is over another digest than the checkpoint"),
+    ):  # fmt: skip
+        with pytest.raises(BadData) as exc:
+            tsa.verify(t, pinned, note)
+        assert (exc.value.reason, exc.value.message) == (Reason.BAD_SIGNATURE, words)
