@@ -216,3 +216,13 @@ def test_a_token_over_another_hash_or_checkpoint_by_its_words(pki: TsaPki) -> No
         with pytest.raises(BadData) as exc:
             tsa.verify(t, pinned, note)
         assert (exc.value.reason, exc.value.message) == (Reason.BAD_SIGNATURE, words)
+
+
+def test_an_expired_tsa_is_named_in_its_refusal(tmp_path: Path) -> None:
+    old = TsaPki.create(tmp_path / "old", name="Old TSA", expired=True)
+    digest = tsa.imprint_of(NOTE)
+    token = tsa.token_from_response(old.reply(tsa.request(digest, 3)), digest, 3)
+    with pytest.raises(BadData) as exc:
+        tsa.verify(token, x509.load_pem_x509_certificate(old.tsa_pem.encode()), NOTE)
+    assert exc.value.reason == Reason.UNTRUSTED
+    assert exc.value.message.startswith("CN=Old TSA: the certificate was not valid at the token's")
