@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as ax509
@@ -303,13 +304,23 @@ def request(digest: bytes, nonce: int) -> bytes:
     }).dump())  # fmt: skip
 
 
+class _TimeStampResp(core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
+    """RFC 3161 §2.4.2 TimeStampResp. asn1crypto's makes timeStampToken required, but a TSA
+    that refuses (status rejection, waiting, ...) sends none: read that refusal, not MALFORMED."""
+
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 def token_from_response(resp: bytes, digest: bytes, nonce: int) -> Token:
     """The token of a TimeStampResp, checked to be over `digest` with our `nonce`. BadData:
     the TSA refused (its status and text in the message) or answered something else."""
     if len(resp) > limits.MAX_TSA_TOKEN_SIZE + 1024:
         raise too_large("a time-stamp response", len(resp), limits.MAX_TSA_TOKEN_SIZE + 1024)
     try:
-        r = tsp.TimeStampResp.load(resp, strict=True)
+        r = _TimeStampResp.load(resp, strict=True)
         status = r["status"]["status"].native
         if status not in ("granted", "granted_with_mods"):
             text = r["status"]["status_string"].native or []
