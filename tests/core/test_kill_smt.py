@@ -78,3 +78,31 @@ def test_a_snapshot_keeps_its_size_and_root_after_later_sets() -> None:
     assert (snap.size, len(tree)) == (2, 3)
     assert snap.root() == root != tree.root()
     assert snap.get(_key(0x40)) is None
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [
+            bytes([0x00, i]) + bytes(30) for i in range(8)
+        ],  # one first byte: paths part below depth 8
+        [bytes(16) + bytes([i]) + bytes(15) for i in range(4)],  # part at depth 128 and below
+        [
+            bytes(31) + bytes([i]) for i in (0, 1, 0x80, 0xFF)
+        ],  # part in the last byte, down to bit 255
+    ],
+    ids=["second-byte", "middle-byte", "last-byte"],
+)
+def test_keys_that_share_a_long_prefix_are_placed_by_every_bit_of_their_path(
+    keys: list[bytes],
+) -> None:
+    """Random key hashes part within the first few bits; these share up to 255, so every
+    byte of a key is read to place it (`_insert` reads bit d of byte d >> 3)."""
+    items = {k: _sha(k) for k in keys}
+    tree = smt.SparseTree()
+    for i, k in enumerate(keys):
+        tree.set(k, items[k])
+        assert tree.root() == smt.reference_root({j: items[j] for j in keys[: i + 1]})
+    assert len(tree) == len(keys)
+    for k in keys:
+        assert tree.get(k) == items[k]
