@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from notary_core import bundle, checkpoint, grant, logleaf
+from notary_core import bundle, checkpoint, grant, limits, logleaf
 from notary_core.errors import Reason
 from notary_core.evidence import (
     AnchorStatus,
@@ -1184,3 +1184,27 @@ def test_a_malformed_record_under_a_valid_root_is_refused(
     assert _refused(t, "records.merkle") == (
         "fail", str(inner.value.reason), inner.value.message)  # fmt: skip
     assert t.verdict is Verdict.FAIL
+
+
+def test_the_c_loop_is_asked_only_what_it_can_check(world: World, valid: bytes) -> None:
+    """`_confirmed_in_c` confirms a batch only after the C loop checked it: with no C loop,
+    disclosed items or a multiproof that are not tuples, or a header whose record count or
+    root the C loop does not take, the answer is False (the Python path then decides)."""
+    from notary_core import evidence
+    from notary_core.header import SignedHeader
+
+    b = bundle.parse_bundle(valid).bundle
+    x = next(x for x in b.batches if x.disclosed)
+    h = SignedHeader.parse(x.signed_header).header
+    scope = b.request.scope
+    with c_loop(True):
+        assert evidence._confirmed_in_c(x.disclosed, x.multiproof, h, scope, {}) is True
+        assert evidence._confirmed_in_c(list(x.disclosed), x.multiproof, h, scope, {}) is False
+        assert evidence._confirmed_in_c(x.disclosed, list(x.multiproof), h, scope, {}) is False
+        for count in (0, limits.MAX_TREE_SIZE + 1):
+            odd = replace(h, record_count=count)
+            assert evidence._confirmed_in_c(x.disclosed, x.multiproof, odd, scope, {}) is False
+        short = replace(h, merkle_root=h.merkle_root[:31])
+        assert evidence._confirmed_in_c(x.disclosed, x.multiproof, short, scope, {}) is False
+    with c_loop(False):
+        assert evidence._confirmed_in_c(x.disclosed, x.multiproof, h, scope, {}) is False
