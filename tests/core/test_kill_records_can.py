@@ -84,3 +84,14 @@ def test_the_envelope_fields() -> None:
     bad = max(int(c) for c in r.ClockSource) + 1
     _refused(f"unknown clock source {bad}", r._check_envelope, b"can0", 0, 0, 0, bad)
     _refused("bad stream name b'A'", r._check_envelope, b"A", 0, 0, 0, 1)
+
+
+def test_the_stream_name_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid names are remembered (the hot path), but no more than 4,096 of them: a hostile
+    input of many names cannot grow the memo without bound."""
+    monkeypatch.setattr(r, "_STREAM_NAMES", {})  # a memo of this test's own, dropped after
+    r.stream_name(b"memo-me")
+    assert r._STREAM_NAMES[b"memo-me"] == "memo-me"
+    for i in range(5000):
+        assert r.stream_name(b"s%d" % i) == f"s{i}"
+    assert len(r._STREAM_NAMES) == 4096
