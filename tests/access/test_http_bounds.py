@@ -190,5 +190,7 @@ async def test_healthz_answers_while_a_heavy_read_page_is_built(
         page = await read
         took = time.monotonic() - t0
         assert page.status_code == 200, page.text
-        assert took > 1.0  # heavy enough to show a stall
-        assert worst < 0.5, (worst, took)
+        # A stalled loop makes one /healthz wait about as long as the page; an answering one
+        # keeps each well under a third of it, however fast this machine builds the page.
+        assert took > 0.5, took  # heavy enough for a stall to show
+        assert worst < min(0.5, took / 3), (worst, took)
