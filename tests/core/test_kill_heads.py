@@ -40,8 +40,8 @@ def test_heads_read_back() -> None:
 
 @pytest.mark.parametrize(
     "chain",
-    [[-1, None, None], [0, 0, None], [0, None, H], [0, 0, H], [1, None, H], [1, -1, H], [1, 0, None],
-     [1, 0, H[:31]], [1, 0, H + b"x"], [1, "0", H], ["1", 0, H], [1, 0, H.hex()]],
+    [[-1, None, None], [0, 0, None], [0, None, H], [0, 0, H], [1, None, H], [1, -1, H],
+     [1, 0, None], [1, 0, H[:31]], [1, 0, H + b"x"], [1, "0", H], ["1", 0, H], [1, 0, H.hex()]],
 )  # fmt: skip
 def test_a_bad_chain_head_is_refused(chain: list[object]) -> None:
     _refused(CHAIN, VehicleHead.parse, cbor.dumps([0, None, None, *chain]))
