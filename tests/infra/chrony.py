@@ -79,7 +79,7 @@ class SockFeeder:
 
     def _run(self) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            while not self._stop.wait(self.interval):
+            while not self._stop.wait(self._until_next()):
                 t = time.time()
                 sec = int(t)
                 offset = self.offset
@@ -89,6 +89,14 @@ class SockFeeder:
                                      int(self.pulse), 0, 0, SOCK_MAGIC)  # fmt: skip
                 with contextlib.suppress(OSError):  # chronyd not up yet
                     s.sendto(sample, self.path)
+
+    def _until_next(self) -> float:
+        """A receiver's pulse comes on the second, not `interval` after the last one was sent
+        (waiting `interval` drifts late under load, and a 1 Hz source then misses polls)."""
+        if not self.pulse:
+            return self.interval
+        t = time.time()
+        return self.interval - (t % self.interval) + 0.001
 
     def __enter__(self) -> SockFeeder:
         self._thread.start()
