@@ -94,13 +94,22 @@ class Link:
         if n == 0:
             if index is not None or h is not None:
                 raise BadData(Reason.MALFORMED, "the first entry of a chain names no previous")
-        elif not (_uint(index) and isinstance(h, bytes) and len(h) == limits.HASH_SIZE):
+        elif not (_uint(index) and _hash(h)):
             raise BadData(Reason.MALFORMED, "a link names the previous entry's index and hash")
         return cls(n, index, h)
 
 
 def _uint(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 63
+
+
+def _int(v: Any) -> bool:
+    """A CBOR integer: Python reads CBOR true and false as ints, and they are not."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _hash(v: Any) -> bool:
+    return isinstance(v, bytes) and len(v) == limits.HASH_SIZE
 
 
 def batch_leaf(header_hash: bytes) -> bytes:
@@ -160,19 +169,24 @@ class IndexLeaf:
         if not data or data[0] != LeafType.INDEX:
             raise BadData(Reason.UNKNOWN_KIND, "not an index leaf")
         v = cbor.loads(data[1:], MAX_LEAF_DATA, "index leaf")
-        if not isinstance(v, dict) or v.get(1) != INDEX_VERSION:
+        if not isinstance(v, dict) or not _int(v.get(1)) or v[1] != INDEX_VERSION:
             raise BadData(Reason.UNSUPPORTED_VERSION, "index leaf version")
-        if set(v) != {1, 2, 3} or not _uint(v[2]) or not isinstance(v[3], bytes):
+        if set(v) != {1, 2, 3} or not _uint(v[2]) or not _hash(v[3]):
             raise BadData(Reason.MALFORMED, "index leaf fields")
-        return cls(v[2], v[3])
+        return cls(v[2], v[3])  # each field's type is exact: it re-encodes to `data`
 
 
 def _decode_map(data: bytes, leaf_type: LeafType, what: str) -> dict[int, Any]:
     if not data or data[0] != leaf_type:
         raise BadData(Reason.UNKNOWN_KIND, f"not a {what} leaf")
-    value = cbor.loads(data[1:], MAX_LEAF_DATA, what)
-    if not isinstance(value, dict) or value.get(1) not in (EVENT_VERSION, EVENT_VERSION_2):
+    value: Any = cbor.loads(data[1:], MAX_LEAF_DATA, what)
+    if not isinstance(value, dict):
         raise BadData(Reason.UNSUPPORTED_VERSION, f"{what} version")
+    version = value.get(1)
+    if not _int(version) or version not in (EVENT_VERSION, EVENT_VERSION_2):
+        raise BadData(Reason.UNSUPPORTED_VERSION, f"{what} version")
+    if not _int(value.get(2)):  # an IntEnum takes True or 1.0 for 1
+        raise BadData(Reason.MALFORMED, f"{what} action is not an integer")
     return value
 
 
@@ -220,9 +234,9 @@ class RegistryEvent:
             isinstance(event.device_id, str)
             and isinstance(event.key_spki, bytes)
             and isinstance(event.key_id, bytes)
-            and isinstance(event.not_before_ns, int)
-            and (event.not_after_ns is None or isinstance(event.not_after_ns, int))
-            and isinstance(event.at_utc_ns, int)
+            and _int(event.not_before_ns)
+            and (event.not_after_ns is None or _int(event.not_after_ns))
+            and _int(event.at_utc_ns)
         )
         if not ok:
             raise BadData(Reason.MALFORMED, "registry event fields have the wrong types")
@@ -300,7 +314,7 @@ class AccessEvent:
         ints = (event.window_start_ns, event.window_end_ns, event.at_utc_ns)
         if not all(isinstance(t, str) for t in texts):
             raise BadData(Reason.MALFORMED, "access event fields have the wrong types")
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in ints):
+        if not all(_int(i) for i in ints):
             raise BadData(Reason.MALFORMED, "access event times must be integers")
         if v2:
             if event.vehicle_link is None:

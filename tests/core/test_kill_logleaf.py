@@ -96,7 +96,8 @@ def test_index_leaves() -> None:
         _refused(Reason.MALFORMED, message, IndexLeaf(covered, root).to_leaf)
     for bad in (b"", b"\x04" + cbor.dumps({1: 1, 2: 0, 3: H})):
         _refused(Reason.UNKNOWN_KIND, "not an index leaf", IndexLeaf.from_leaf, bad)
-    for body in ({1: 2, 2: 0, 3: H}, {2: 0, 3: H}, [1, 0, H]):
+    for body in ({1: 2, 2: 0, 3: H}, {2: 0, 3: H}, [1, 0, H], {1: True, 2: 0, 3: H},
+                 {1: 1.0, 2: 0, 3: H}):  # fmt: skip
         _refused(Reason.UNSUPPORTED_VERSION, "index leaf version",
                  IndexLeaf.from_leaf, b"\x05" + cbor.dumps(body))  # fmt: skip
     for body in (
@@ -105,6 +106,9 @@ def test_index_leaves() -> None:
         {1: 1, 2: -1, 3: H},
         {1: 1, 2: 1 << 63, 3: H},
         {1: 1, 2: 0, 3: "root"},
+        {1: 1, 2: 0, 3: H[:31]},
+        {1: 1, 2: 0, 3: H + b"x"},
+        {1: 1, 2: True, 3: H},
     ):
         _refused(Reason.MALFORMED, "index leaf fields",
                  IndexLeaf.from_leaf, b"\x05" + cbor.dumps(body))  # fmt: skip
