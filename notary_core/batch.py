@@ -116,7 +116,7 @@ class SealedBatch:
         if not (isinstance(value, list) and len(value) == 4):
             raise BadData(Reason.MALFORMED, "sealed batch must be an array of 4")
         version, signed, salt_key, block = value
-        if version != SEALED_BATCH_VERSION:
+        if type(version) is not int or version != SEALED_BATCH_VERSION:  # not true, not 1.0
             raise BadData(Reason.UNSUPPORTED_VERSION, f"sealed batch version {version!r}")
         if not (isinstance(signed, bytes) and isinstance(salt_key, bytes)):
             raise BadData(Reason.MALFORMED, "sealed batch fields have the wrong types")

@@ -81,6 +81,15 @@ def test_a_sealed_batch_on_the_wire_is_read_field_by_field() -> None:
     _refused(Reason.UNSUPPORTED_VERSION, "sealed batch version 2", f, _wire(2, raw, salt, block))
     _refused(Reason.UNSUPPORTED_VERSION, "sealed batch version '1'",
              f, _wire("1", raw, salt, block))  # fmt: skip
+    for odd in (True, 1.0):  # equal to 1 in Python, and neither is the integer 1
+        _refused(Reason.UNSUPPORTED_VERSION, f"sealed batch version {odd!r}",
+                 f, _wire(odd, raw, salt, block))  # fmt: skip
+    with pytest.raises(BadData) as err:
+        f(_wire(1, raw, salt, block)[:-1])
+    assert err.value.reason is Reason.MALFORMED
+    assert err.value.message.startswith("sealed batch is not valid CBOR: ")
+    over = limits.MAX_BATCH_PAYLOAD + 1
+    _refused(Reason.TOO_LARGE, f"sealed batch is {over}, limit {over - 1}", f, bytes(over))
     for signed, salt_key in ((raw.hex(), salt), (raw, salt.hex())):
         _refused(Reason.MALFORMED, "sealed batch fields have the wrong types",
                  f, _wire(1, signed, salt_key, block))  # fmt: skip
