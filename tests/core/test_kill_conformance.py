@@ -154,3 +154,23 @@ def test_main_needs_a_suite_and_a_file(capsys: pytest.CaptureFixture[str]) -> No
     assert err_text.startswith("usage: python -m notary_core.conformance")
     assert "the following arguments are required: files" in err_text
     assert "invalid choice: 'sparse'" in err_text
+
+
+def test_one_matching_case_is_a_pass_and_the_usage_names_the_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"format": "rfc6962-merkle-vectors/1",
+                               "hasher_vectors": [{"kind": "leaf", "leaf_data": "",
+                                                   "expected": LEAF_OF_EMPTY}]}))  # fmt: skip
+    assert conformance.main(["merkle", str(one)]) == 0
+    assert capsys.readouterr().out == "1 passed, 0 failed\n"
+    with pytest.raises(SystemExit) as err:
+        conformance.main(["--help"])
+    assert err.value.code == 0
+    usage = capsys.readouterr().out
+    assert "SUITE" in usage and "RFC 6962/9162 Merkle vectors (rfc6962-merkle-vectors/1)" in usage
+    with pytest.raises(SystemExit) as err:
+        conformance.main([])
+    assert err.value.code == 2
+    assert "the following arguments are required: SUITE" in capsys.readouterr().err

@@ -59,6 +59,12 @@ def test_add_checkpoint_body_at_the_limit_is_read_one_more_byte_is_refused() -> 
             Reason.BAD_HASH_LENGTH,
             "a proof line is not a 32-byte hash",
         ),
+        (b"old 1\n" + LINE[:-1] + b"\n\nn", Reason.BAD_CHECKPOINT, "proof line is not base64"),
+        (
+            b"old 1\n" + LINE[:-2] + b"9=\n\nn",
+            Reason.NON_CANONICAL,
+            "proof line is not canonical base64",
+        ),
         (
             b"old 9223372036854775808\n\nn",
             Reason.BAD_TREE_SIZE,
