@@ -4,6 +4,13 @@
     python scripts/mutation.py              every mutant of [tool.mutmut] (make mutation)
     python scripts/mutation.py --sample 150 --seed 19
                                             a seeded sample (make mutation-sample)
+    python scripts/mutation.py --ledger     record what mutants/ holds, and score it
+
+The verdicts live on in the repository, in `mutation-ledger.json`: per source file, each
+function's hash (mutmut's own) and each mutant's verdict. A run starts from it, so a mutant
+whose function has not changed since its verdict is not run again (mutmut's incremental
+mode, across checkouts), and writes it back when it ends or is interrupted. `--fresh`
+ignores it: every mutant is run.
 
 Runs with the C accelerators off (VNOTARY_PURE_PYTHON=1: the Python path is what is mutated
 and tested), then prints the score: killed / (killed + survived), mutants that timed out
@@ -15,6 +22,7 @@ the survivors so each can be killed or listed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -29,6 +37,7 @@ KILLED = {"killed", "timeout", "segfault"}
 LIVE = {"survived", "no tests", "suspicious"}
 COUNTED = KILLED | LIVE
 # docs/testing.md, table "Equivalent mutants": `notary_core.x.y__mutmut_N` | one-line reason
+LEDGER = ROOT / "mutation-ledger.json"
 EQUIVALENT = re.compile(r"^\|\s*`([\w.]+__mutmut_\d+)`\s*\|", re.MULTILINE)
 
 
@@ -48,6 +57,44 @@ def results() -> dict[str, str]:
     return found
 
 
+def restore_ledger() -> int:
+    """Seed mutants/ with the ledger's verdicts where mutmut has none of its own; mutmut
+    then keeps each one whose function's hash is unchanged. Returns the verdicts seeded."""
+    if not LEDGER.is_file():
+        return 0
+    seeded = 0
+    for path, entry in json.loads(LEDGER.read_text(encoding="utf-8")).items():
+        meta = ROOT / "mutants" / f"{path}.meta"
+        if meta.exists():
+            continue
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        verdicts = entry["verdicts"]
+        meta.write_text(json.dumps({
+            "exit_code_by_key": verdicts, "hash_by_function_name": entry["hashes"],
+            "type_check_error_by_key": {}, "durations_by_key": {},
+            "estimated_durations_by_key": {},
+        }), encoding="utf-8")  # fmt: skip
+        seeded += len(verdicts)
+    return seeded
+
+
+def save_ledger() -> int:
+    """Write every verdict mutants/ holds (with its function hashes) to the ledger, one
+    mutant per line, so that its diff shows what a run changed. Returns the verdicts."""
+    out: dict[str, dict[str, dict[str, object]]] = {}
+    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        verdicts = {k: v for k, v in sorted(data["exit_code_by_key"].items()) if v is not None}
+        if verdicts:
+            path = str(meta.relative_to(ROOT / "mutants"))[: -len(".meta")]
+            out[path] = {"hashes": dict(sorted(data["hash_by_function_name"].items())),
+                         "verdicts": verdicts}  # fmt: skip
+    if out:
+        LEDGER.write_text(json.dumps(out, indent=0, sort_keys=True, ensure_ascii=False) + "\n",
+                          encoding="utf-8")  # fmt: skip
+    return sum(len(e["verdicts"]) for e in out.values())
+
+
 def equivalent() -> set[str]:
     return set(EQUIVALENT.findall((ROOT / "docs" / "testing.md").read_text(encoding="utf-8")))
 
@@ -58,7 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=19, help="the sample's seed (default 19)")
     p.add_argument("--threshold", type=float, default=0.9, help="minimum score (default 0.9)")
     p.add_argument("--only", help="a mutant name glob, e.g. 'notary_core.grant*'")
+    p.add_argument("--fresh", action="store_true", help="ignore mutation-ledger.json")
+    p.add_argument(
+        "--ledger",
+        action="store_true",
+        help="run nothing: record what mutants/ holds in the ledger, and score it",
+    )
     args = p.parse_args(argv)
+    if args.ledger:
+        print(f"mutation ledger: {save_ledger()} verdicts", flush=True)
+        return score(args, results(), [])
+    if not args.fresh and not (ROOT / "mutants").exists():
+        print(f"mutation ledger: {restore_ledger()} verdicts seeded", flush=True)
     names: list[str] = []
     if args.sample is not None:
         # A pattern that names no mutant: mutmut generates them all and runs none.
@@ -72,8 +130,15 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)  # fmt: skip
     elif args.only:
         names = [args.only]
-    subprocess.run([*MUTMUT, "run", *names], cwd=ROOT, env=_env(), check=True)
-    got = results()
+    try:
+        subprocess.run([*MUTMUT, "run", *names], cwd=ROOT, env=_env(), check=True)
+    finally:  # an interrupted run keeps what it found
+        if args.sample is None:
+            print(f"mutation ledger: {save_ledger()} verdicts", flush=True)
+    return score(args, results(), names)
+
+
+def score(args: argparse.Namespace, got: dict[str, str], names: list[str]) -> int:
     chosen = {n: s for n, s in got.items() if not args.sample or n in set(names)}
     if args.only and not args.sample:
         rx = re.compile(args.only.replace(".", r"\.").replace("*", ".*"))
@@ -83,14 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     killed = sum(s in KILLED for s in counted.values())
     survivors = sorted(n for n, s in counted.items() if s in LIVE)
     other = sorted({s for s in chosen.values() if s not in COUNTED})
-    score = killed / len(counted) if counted else 0.0
+    ratio = killed / len(counted) if counted else 0.0
     for n in survivors:
         print(f"  {counted[n]}: {n}  (mutmut show {n})")
     rest = f": {', '.join(other)}" if other else ""
-    print(f"mutation score: {killed}/{len(counted)} = {score:.1%} "
+    print(f"mutation score: {killed}/{len(counted)} = {ratio:.1%} "
           f"(threshold {args.threshold:.0%}); "
           f"{len(chosen) - len(counted)} equivalent or not run{rest}")  # fmt: skip
-    return 0 if score >= args.threshold else 1
+    return 0 if ratio >= args.threshold else 1
 
 
 if __name__ == "__main__":
