@@ -193,7 +193,7 @@ def _logged(v: Any) -> LoggedEntry:
     if not (isinstance(v, list | tuple) and len(v) == 3):
         raise BadData(Reason.MALFORMED, "a logged entry is [leaf, index, proof]")
     leaf, index, proof = v
-    if not isinstance(leaf, bytes) or not isinstance(index, int):
+    if not isinstance(leaf, bytes) or type(index) is not int:
         raise BadData(Reason.MALFORMED, "logged entry fields have the wrong types")
     return LoggedEntry(leaf, index, _bytes_list(proof, "log proof"))
 
@@ -216,7 +216,7 @@ def _batch(v: Any) -> BatchEvidence:
     if not (isinstance(v, list | tuple) and len(v) == 5):
         raise BadData(Reason.MALFORMED, "batch evidence is a list of 5")
     signed, index, proof, disclosed, multi = v
-    if not (isinstance(signed, bytes) and isinstance(index, int)):
+    if not (isinstance(signed, bytes) and type(index) is int):
         raise BadData(Reason.MALFORMED, "batch evidence fields have the wrong types")
     if not isinstance(disclosed, list | tuple):
         raise BadData(Reason.MALFORMED, "disclosed records must be a list")
@@ -266,7 +266,7 @@ def _check_types(b: EvidenceBundle) -> None:
     texts: Sequence[Any] = (b.bundle_id, b.log_origin, b.log_vkey, r.vehicle_id, r.device_id,
                             r.purpose, r.grantee, *b.grants, *r.scope)  # fmt: skip
     ints: Sequence[Any] = (b.issued_utc_ns, r.window_start_ns, r.window_end_ns)
-    if not all(isinstance(t, str) for t in texts) or not all(isinstance(i, int) for i in ints):
+    if not all(isinstance(t, str) for t in texts) or not all(type(i) is int for i in ints):
         raise BadData(Reason.MALFORMED, "bundle text or time fields have the wrong types")
     if not all(isinstance(x, bytes) for x in (b.collector_key, b.device_key, b.checkpoint)):
         raise BadData(Reason.MALFORMED, "bundle key or checkpoint fields must be bytes")
@@ -276,7 +276,7 @@ def _check_types(b: EvidenceBundle) -> None:
         and isinstance(a.tx_hash, bytes) and len(a.tx_hash) == 32
         and isinstance(a.block_hash, bytes) and len(a.block_hash) == 32
         and isinstance(a.root, bytes) and len(a.root) == 32
-        and all(isinstance(x, int) for x in (a.chain_id, a.block_number, a.tree_size, a.block_time))
+        and all(type(x) is int for x in (a.chain_id, a.block_number, a.tree_size, a.block_time))
     ):  # fmt: skip
         raise BadData(Reason.MALFORMED, "anchor reference fields have the wrong types")
 
@@ -305,10 +305,7 @@ def _parse_v2(v: Any) -> EvidenceBundle:
             raise BadData(Reason.MALFORMED, "the request is an array of 8")
         ev = req[7]
         if ev is not None and not (
-            isinstance(ev, list)
-            and len(ev) == 2
-            and isinstance(ev[0], int)
-            and isinstance(ev[1], str)
+            isinstance(ev, list) and len(ev) == 2 and type(ev[0]) is int and isinstance(ev[1], str)
         ):
             raise BadData(Reason.MALFORMED, "the request's event is [utc ns, label]")  # fmt: skip
         request = Request(req[0], req[1], req[2], req[3], tuple(req[4]), req[5], req[6],

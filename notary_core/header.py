@@ -145,7 +145,7 @@ class BatchHeader:
         if version not in HEADER_VERSIONS:
             raise BadData(Reason.UNSUPPORTED_VERSION, f"batch header version {version!r}")
         last = 17 if version == 1 else 19
-        unknown = [k for k in value if not isinstance(k, int) or (last < k < FIRST_EXTENSION_KEY)]
+        unknown = [k for k in value if type(k) is not int or (last < k < FIRST_EXTENSION_KEY)]
         missing = [k for k in range(1, last + 1) if k not in value]
         if unknown or missing:
             raise BadData(Reason.MALFORMED, f"header keys: unknown {unknown}, missing {missing}")
@@ -158,7 +158,7 @@ class BatchHeader:
                 raise BadData(Reason.MALFORMED, f"bad counters for stream {name!r}")
             counters[name] = StreamCounters(*c)
         clock = value[12]
-        if not isinstance(clock, int) or clock not in ClockSource._value2member_map_:
+        if type(clock) is not int or clock not in ClockSource._value2member_map_:
             raise BadData(Reason.MALFORMED, f"unknown clock source {clock!r}")
         header = cls(
             device_id=value[2],
@@ -200,7 +200,7 @@ def _counts(v: Any) -> Counts:
         if len(items) > limits.MAX_RECORDS_PER_BATCH:
             raise BadData(Reason.MALFORMED, "too many items in the header counts")
         for key, n in items.items():
-            if not (isinstance(key, int) and -1 <= key < 1 << 32 and _is_uint(n) and n >= 1):
+            if not (type(key) is int and -1 <= key < 1 << 32 and _is_uint(n) and n >= 1):
                 raise BadData(Reason.MALFORMED, f"bad count {key!r}: {n!r} in {stream!r}")
         out[stream] = dict(items)
     return out
@@ -241,7 +241,7 @@ def _validate(h: BatchHeader) -> None:
             problems.append(name)
     for name in ("first_utc_ns", "last_utc_ns"):
         v = getattr(h, name)
-        if not (isinstance(v, int) and -_I64 <= v < _I64):
+        if not (type(v) is int and -_I64 <= v < _I64):
             problems.append(name)
     if not _is_text(h.agent_version):
         problems.append("agent_version")

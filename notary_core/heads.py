@@ -65,9 +65,9 @@ class ChainHead:
 
 def _chain(v: Any) -> ChainHead:
     count, index, h = v
-    ok = isinstance(count, int) and count >= 0
+    ok = type(count) is int  # not a CBOR true: Python takes it for 1
     ok = ok and ((count == 0 and index is None and h is None) or (
-        count > 0 and isinstance(index, int) and index >= 0
+        count > 0 and type(index) is int and index >= 0
         and isinstance(h, bytes) and len(h) == limits.HASH_SIZE))  # fmt: skip
     if not ok:
         raise BadData(Reason.MALFORMED, "an index chain head is [count, last index, last hash]")
@@ -92,8 +92,8 @@ class DeviceHead:
             raise BadData(Reason.MALFORMED, "a device head is an array of 6")
         seq, h, index = v[:3]
         batch_ok = (seq is None and h is None and index is None) or (
-            isinstance(seq, int) and seq >= 0 and isinstance(h, bytes)
-            and len(h) == limits.HASH_SIZE and isinstance(index, int) and index >= 0)  # fmt: skip
+            type(seq) is int and seq >= 0 and isinstance(h, bytes)
+            and len(h) == limits.HASH_SIZE and type(index) is int and index >= 0)  # fmt: skip
         if not batch_ok:
             raise BadData(Reason.MALFORMED, "a device head's batch fields")
         return cls(seq, h, index, _chain(v[3:]))

@@ -89,11 +89,11 @@ def open_receipt(data: bytes, collector_key: cose.PublicKey) -> Receipt:
         raise BadData(Reason.MALFORMED, f"receipt field: {exc}") from None
     if not (
         isinstance(receipt.device_id, str)
-        and isinstance(receipt.batch_seq, int)
+        and type(receipt.batch_seq) is int
         and isinstance(receipt.header_hash, bytes)
         and len(receipt.header_hash) == limits.HASH_SIZE
-        and isinstance(receipt.received_utc_ns, int)
-        and isinstance(receipt.log_index, int)
+        and type(receipt.received_utc_ns) is int
+        and type(receipt.log_index) is int
     ):
         raise BadData(Reason.MALFORMED, "receipt fields have the wrong types")
     return receipt

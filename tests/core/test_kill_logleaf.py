@@ -69,7 +69,7 @@ def test_version_2_batch_leaves() -> None:
         assert data == b"\x04" + H + seq.to_bytes(8, "big") + device.encode()
         assert BatchLeaf.from_leaf(data) == leaf == logleaf.parse_leaf(data)
     message = "batch leaf: device id 1..64 bytes, u64 batch_seq"
-    for device, seq in (("", 0), ("d" * 65, 0), ("d", -1), ("d", 1 << 63)):
+    for device, seq in (("", 0), ("d" * 65, 0), ("d", -1), ("d", 1 << 63), ("d", True)):
         _refused(Reason.MALFORMED, message, BatchLeaf(H, seq, device).to_leaf)
     _refused(Reason.BAD_HASH_LENGTH, "header hash must be 32 bytes",
              BatchLeaf(H[:31], 0, "d").to_leaf)  # fmt: skip
