@@ -1,0 +1,71 @@
+"""A bundle payload read back (§12): the version, the batch bound at its value and one past,
+the non-normative views, a missing field by its words, and a version-2 bundle encoded only
+with its index proof and with or without the request's event (mutation run,
+docs/testing.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from notary_core import bundle
+from notary_core.errors import BadData, Reason
+from tests.core.bundle_factory import build, make_world
+from tests.core.bundle_v2_factory import build2, make_world2
+
+
+@pytest.fixture(scope="module")
+def v1() -> bundle.EvidenceBundle:
+    return bundle.parse_bundle(build(make_world())).bundle
+
+
+@pytest.fixture(scope="module")
+def v2() -> bundle.EvidenceBundle:
+    return bundle.parse_bundle(build2(make_world2(n_batches=2, per_batch=5))).bundle
+
+
+def _refused(reason: Reason, message: str, fn: object, *args: object) -> None:
+    with pytest.raises(BadData) as e:
+        fn(*args)  # type: ignore[operator]
+    assert (e.value.reason, e.value.message) == (reason, message)
+
+
+def test_the_version_1_map_reads_back(v1: bundle.EvidenceBundle) -> None:
+    m = bundle._encode(v1)
+    assert bundle._parse(m) == v1
+    for bad in ({**m, 1: 2}, [1], {2: 1}):
+        _refused(Reason.UNSUPPORTED_VERSION, "evidence bundle version", bundle._parse, bad)
+    no_4 = {k: v for k, v in m.items() if k != 4}
+    _refused(Reason.MALFORMED, "evidence bundle field: KeyError(4)", bundle._parse, no_4)
+
+
+def test_the_batch_bound(v1: bundle.EvidenceBundle) -> None:
+    m = bundle._encode(v1)
+    n = bundle.MAX_BATCHES
+    _refused(Reason.TOO_LARGE, "too many batches", bundle._parse, {**m, 11: [0] * (n + 1)})
+    # At the bound the list is read, and its first entry is what is wrong.
+    _refused(Reason.MALFORMED, "batch evidence is a list of 5", bundle._parse,
+             {**m, 11: [0] * n})  # fmt: skip
+    _refused(Reason.TOO_LARGE, "too many batches", bundle._parse, {**m, 11: "not a list"})
+
+
+def test_the_views_are_kept_when_a_map_and_dropped_otherwise(v1: bundle.EvidenceBundle) -> None:
+    m = bundle._encode(v1)
+    views: dict[str, Any] = {"signals": {"SPEED": {"v": [1]}}}
+    assert bundle._parse({**m, 14: views}).views == views
+    assert bundle._parse({**m, 14: [1, 2]}).views == {}
+
+
+def test_a_version_2_bundle_encodes_with_its_index_and_its_event(
+    v2: bundle.EvidenceBundle,
+) -> None:
+    m = bundle._encode_v2(v2)
+    assert m[5][7] == (None if v2.request.event is None else list(v2.request.event))
+    for event in (None, (5, "hard braking")):
+        b = replace(v2, request=replace(v2.request, event=event))
+        got = bundle._encode_v2(b)[5][7]
+        assert got == (None if event is None else [5, "hard braking"])
+    _refused(Reason.MALFORMED, "a version-2 bundle carries the index proof", bundle._encode_v2,
+             replace(v2, index=None))  # fmt: skip
