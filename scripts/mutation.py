@@ -9,8 +9,9 @@
 The verdicts live on in the repository, in `mutation-ledger.json`: per source file, each
 function's hash (mutmut's own) and each mutant's verdict. A run starts from it, so a mutant
 whose function has not changed since its verdict is not run again (mutmut's incremental
-mode, across checkouts), and writes it back when it ends or is interrupted. `--fresh`
-ignores it: every mutant is run.
+mode, across checkouts), and writes it back when it ends or is interrupted. A full run tries
+every survivor again (a test may have been written against it since). `--fresh` ignores the
+ledger: every mutant is run.
 
 Runs with the C accelerators off (VNOTARY_PURE_PYTHON=1: the Python path is what is mutated
 and tested), then prints the score: killed / (killed + survived), mutants that timed out
@@ -38,6 +39,7 @@ LIVE = {"survived", "no tests", "suspicious"}
 COUNTED = KILLED | LIVE
 # docs/testing.md, table "Equivalent mutants": `notary_core.x.y__mutmut_N` | one-line reason
 LEDGER = ROOT / "mutation-ledger.json"
+SURVIVED_CODES = {0, 33}  # mutmut's exit codes for "survived" and "no tests"
 EQUIVALENT = re.compile(r"^\|\s*`([\w.]+__mutmut_\d+)`\s*\|", re.MULTILINE)
 
 
@@ -76,6 +78,22 @@ def restore_ledger() -> int:
         }), encoding="utf-8")  # fmt: skip
         seeded += len(verdicts)
     return seeded
+
+
+def retry_survivors() -> int:
+    """Forget every survivor's verdict, so that a full run tries it again: a test may have
+    been written against it since (mutmut itself re-runs a mutant only when its function
+    changes). A kill stands until then. Returns the survivors forgotten."""
+    forgotten = 0
+    for meta in (ROOT / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        codes = data["exit_code_by_key"]
+        live = [k for k, v in codes.items() if v in SURVIVED_CODES]
+        if live:
+            codes.update(dict.fromkeys(live))
+            meta.write_text(json.dumps(data), encoding="utf-8")
+            forgotten += len(live)
+    return forgotten
 
 
 def save_ledger() -> int:
@@ -133,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)  # fmt: skip
     elif args.only:
         names = [args.only]
+    else:
+        print(f"mutation run: {retry_survivors()} survivors to try again", flush=True)
     try:
         subprocess.run([*MUTMUT, "run", *names], cwd=ROOT, env=_env(), check=True)
     finally:  # an interrupted run keeps what it found
