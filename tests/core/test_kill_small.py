@@ -49,6 +49,7 @@ def test_the_sparse_tree_takes_32_byte_hashes_only() -> None:
         _refused(Reason.BAD_HASH_LENGTH, "index keys and values are 32-byte hashes", t.set, k, v)
     t.set(H, H)
     assert t.size == 1
+    assert t.snapshot().prove(H).value_bytes == b""  # no bytes given: none kept
 
 
 def test_the_index_keeps_as_many_snapshots_as_it_is_told() -> None:
