@@ -69,3 +69,20 @@ def test_a_version_2_bundle_encodes_with_its_index_and_its_event(
         assert got == (None if event is None else [5, "hard braking"])
     _refused(Reason.MALFORMED, "a version-2 bundle carries the index proof", bundle._encode_v2,
              replace(v2, index=None))  # fmt: skip
+
+
+def test_the_version_2_map_reads_back(v2: bundle.EvidenceBundle) -> None:
+    m = bundle._encode_v2(v2)
+    back = bundle._parse_v2(m)
+    assert back == v2
+    assert back.device_events == () and back.vehicle_events == () and back.grant_events == ()
+    views: dict[str, Any] = {"dbc": {"name": "x"}}
+    assert bundle._parse_v2({**m, 14: views}).views == views
+    assert bundle._parse_v2({**m, 14: [views]}).views == {}
+    request = list(m[5])
+    for event in ([5], [5, "x", 6], ["5", "x"], [5, b"x"], "5 x"):
+        request[7] = event
+        _refused(Reason.MALFORMED, "the request's event is [utc ns, label]", bundle._parse_v2,
+                 {**m, 5: list(request)})  # fmt: skip
+    request[7] = [5, "x"]
+    assert bundle._parse_v2({**m, 5: request}).request.event == (5, "x")

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
+
 from notary_core import batch, bundle, evidence, evidence_v2, grant, header, limits, merkle
 from notary_core import records as r
+from notary_core.errors import BadData, Reason
 from notary_core.header import item_key
 from tests.core.c_loop import ACCEL, c_loop
 
@@ -121,3 +124,15 @@ def test_version_1_confirms_a_one_record_batch_and_an_fd_frame_by_its_11_bit_id(
         assert evidence._confirmed_in_c(one.disclosed, one.multiproof, h1, ("can0#0aa",), {})
         x, h = _case(records, [1])
         assert not evidence._confirmed_in_c(x.disclosed, x.multiproof, h, ("can0#0ab",), {})
+
+
+def test_the_python_loop_refuses_a_sequence_number_repeated_in_a_stream() -> None:
+    can = r.CanEncoder("can0", r.ClockSource.GNSS)
+    records = [can.encode(5, 0, T, 0x0AA, 0, 1, b"\x01"), can.encode(5, 1, T, 0x0AA, 0, 1, b"\x02")]
+    x, h = _case(records, [0, 1])
+    with pytest.raises(BadData) as e:
+        evidence_v2._records_in_python(x, h, T, T, _covers())
+    assert (e.value.reason, e.value.message) == (Reason.RECORD_ORDER, "batch 7: can0 out of order")
+    ok = [records[0], can.encode(6, 1, T, 0x0AA, 0, 1, b"\x02")]
+    y, g = _case(ok, [0, 1])
+    assert evidence_v2._records_in_python(y, g, T, T, _covers()) == ({("can0", 0x0AA): 2}, 0)
