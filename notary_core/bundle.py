@@ -235,7 +235,7 @@ def _batch(v: Any) -> BatchEvidence:
 
 
 def _parse(v: Any) -> EvidenceBundle:
-    if not isinstance(v, Mapping) or v.get(1) != 1:
+    if not isinstance(v, Mapping) or type(v.get(1)) is not int or v[1] != 1:
         raise BadData(Reason.UNSUPPORTED_VERSION, "evidence bundle version")
     try:
         origin, vkey, ckey = v[4]
@@ -375,7 +375,7 @@ def parse_bundle(data: bytes) -> SignedBundle:
     # One rule for every CBOR item (§1): the payload is re-encoded and compared, so a
     # duplicate map key or any other second encoding is NON_CANONICAL.
     value = cbor.loads(message.payload, MAX_BUNDLE_SIZE, "evidence bundle")
-    if not isinstance(value, Mapping) or value.get(1) != version:
+    if not isinstance(value, Mapping) or type(value.get(1)) is not int or value[1] != version:
         raise BadData(Reason.UNSUPPORTED_VERSION, "evidence bundle version")
     bundle = _parse(value) if version == 1 else _parse_v2(value)
     return SignedBundle(data, bundle, message)

@@ -159,21 +159,59 @@ class Grant:
             raise BadData(Reason.GRANT_INVALID, f"invalid grant fields: {', '.join(problems)}")
 
 
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise TypeError(f"{value!r} is not a string")
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:  # JSON true, 1.0 and "1" are not integers (§11)
+        raise TypeError(f"{value!r} is not an integer")
+    return value
+
+
+def _strs(value: Any) -> tuple[str, ...]:
+    if type(value) is not list:
+        raise TypeError(f"{value!r} is not an array")
+    return tuple(_str(x) for x in value)
+
+
 def _claims_to_grant(c: dict[str, Any]) -> Grant:
     try:
         win = c["win"]
+        if type(win) is not list or len(win) != 2:
+            raise TypeError("win is not [start_ns, end_ns]")
+        parent = c.get("parent")
         g = Grant(
-            jti=str(c["jti"]), iss=str(c["iss"]), sub=str(c["sub"]), vehicle=str(c["veh"]),
-            window_start_ns=int(win[0]), window_end_ns=int(win[1]),
-            scope=tuple(str(x) for x in c["scope"]), signals=tuple(str(x) for x in c["sig"]),
-            actions=tuple(str(x) for x in c["act"]), purpose=str(c["purpose"]),
-            nbf=int(c["nbf"]), exp=int(c["exp"]), iat=int(c["iat"]), depth=int(c["depth"]),
-            parent=None if c.get("parent") is None else str(c["parent"]),
+            jti=_str(c["jti"]), iss=_str(c["iss"]), sub=_str(c["sub"]), vehicle=_str(c["veh"]),
+            window_start_ns=_int(win[0]), window_end_ns=_int(win[1]),
+            scope=_strs(c["scope"]), signals=_strs(c["sig"]), actions=_strs(c["act"]),
+            purpose=_str(c["purpose"]), nbf=_int(c["nbf"]), exp=_int(c["exp"]),
+            iat=_int(c["iat"]), depth=_int(c["depth"]),
+            parent=None if parent is None else _str(parent),
         )  # fmt: skip
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError) as exc:
         raise BadData(Reason.GRANT_INVALID, f"grant claim missing or wrong: {exc}") from None
     g.validate()
     return g
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):  # RFC 7515 §5.2: a duplicate member is refused
+        raise ValueError("duplicate member")
+    return out
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN and Infinity
+
+
+def _json(part: str) -> Any:
+    return json.loads(
+        b64url_decode(part), object_pairs_hook=_no_duplicates, parse_constant=_not_a_number
+    )
 
 
 def issue(grant: Grant, key: ed25519.Ed25519PrivateKey) -> str:
@@ -197,8 +235,8 @@ def open_grant(token: str) -> tuple[Grant, ed25519.Ed25519PublicKey]:
     if len(parts) != 3:
         raise BadData(Reason.GRANT_INVALID, "a compact JWS has three parts")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        claims = json.loads(b64url_decode(parts[1]))
+        header = _json(parts[0])
+        claims = _json(parts[1])
     except (ValueError, UnicodeDecodeError):
         raise BadData(Reason.GRANT_INVALID, "grant header or claims are not JSON") from None
     if not isinstance(header, dict) or header.get("alg") != "EdDSA":

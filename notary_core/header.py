@@ -142,7 +142,7 @@ class BatchHeader:
         if not isinstance(value, dict):
             raise BadData(Reason.MALFORMED, "batch header is not a map")
         version = value.get(1)
-        if version not in HEADER_VERSIONS:
+        if type(version) is not int or version not in HEADER_VERSIONS:
             raise BadData(Reason.UNSUPPORTED_VERSION, f"batch header version {version!r}")
         last = 17 if version == 1 else 19
         unknown = [k for k in value if type(k) is not int or (last < k < FIRST_EXTENSION_KEY)]

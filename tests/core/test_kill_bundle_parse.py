@@ -35,7 +35,7 @@ def _refused(reason: Reason, message: str, fn: object, *args: object) -> None:
 def test_the_version_1_map_reads_back(v1: bundle.EvidenceBundle) -> None:
     m = bundle._encode(v1)
     assert bundle._parse(m) == v1
-    for bad in ({**m, 1: 2}, [1], {2: 1}):
+    for bad in ({**m, 1: 2}, [1], {2: 1}, {**m, 1: True}, {**m, 1: 1.0}):
         _refused(Reason.UNSUPPORTED_VERSION, "evidence bundle version", bundle._parse, bad)
     no_4 = {k: v for k, v in m.items() if k != 4}
     _refused(Reason.MALFORMED, "evidence bundle field: KeyError(4)", bundle._parse, no_4)
@@ -86,3 +86,21 @@ def test_the_version_2_map_reads_back(v2: bundle.EvidenceBundle) -> None:
                  {**m, 5: list(request)})  # fmt: skip
     request[7] = [5, "x"]
     assert bundle._parse_v2({**m, 5: request}).request.event == (5, "x")
+
+
+@pytest.mark.parametrize(("file_version", "version"), [(1, True), (1, 1.0), (2, 2.0)])
+def test_a_payload_version_that_is_not_an_integer(
+    v1: bundle.EvidenceBundle, v2: bundle.EvidenceBundle, file_version: int, version: object
+) -> None:
+    """A CBOR true or float in key 1 equals the file's version in Python; it is refused."""
+    from notary_core import cbor, cose
+    from tests.core.bundle_factory import _key
+
+    signer = cose.Signer.from_key(_key(9))
+    m = bundle._encode(v1) if file_version == 1 else bundle._encode_v2(v2)
+    good = cose.sign1(signer, cbor.dumps(m), bundle.BUNDLE_CONTENT_TYPE)
+    bad = cose.sign1(signer, cbor.dumps({**m, 1: version}), bundle.BUNDLE_CONTENT_TYPE)
+    prefix = b"" if file_version == 1 else bundle.MAGIC + b"\x02"
+    assert bundle.parse_bundle(prefix + good).bundle.version == file_version
+    _refused(Reason.UNSUPPORTED_VERSION, "evidence bundle version", bundle.parse_bundle,
+             prefix + bad)  # fmt: skip

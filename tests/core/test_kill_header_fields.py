@@ -49,7 +49,7 @@ def test_a_header_reads_back_as_itself(h: header.BatchHeader) -> None:
 
 def test_the_map_and_its_keys(h: header.BatchHeader) -> None:
     _read_refused([1, 2], Reason.MALFORMED, "batch header is not a map")
-    for version in (0, 3, None, "2"):
+    for version in (0, 3, None, "2", True, 1.0, 2.0):
         m = _map(h)
         m[1] = version
         _read_refused(m, Reason.UNSUPPORTED_VERSION, f"batch header version {version!r}")

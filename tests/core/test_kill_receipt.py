@@ -61,7 +61,9 @@ def test_a_non_deterministic_payload_is_named_a_receipt() -> None:
     assert err.message == "receipt is not deterministic CBOR"
 
 
-@pytest.mark.parametrize("body", [[1, 2], {1: 3}, {2: "x"}])
+@pytest.mark.parametrize(
+    "body", [[1, 2], {1: 3}, {2: "x"}, {**_body(), 1: 2.0}, {**_body(_1=1), 1: True}]
+)
 def test_an_unknown_version_is_refused(body: Any) -> None:
     err = _refusal(_signed(cbor.dumps(body)))
     assert err.reason is Reason.UNSUPPORTED_VERSION
