@@ -63,9 +63,10 @@ def test_a_batch_with_nothing_disclosed() -> None:
     assert evidence_v2._batch_records(*_nothing(None), last + 1, last + 9, _covers()) == (0, 0, {})
     # Counted records of a granted item in the window, none disclosed: withheld. The batch
     # meets a window that starts at its last nanosecond.
-    _refused(Reason.RECORD_WITHHELD, "batch 7: 3 record(s) of can0#0aa in the window, none disclosed",
+    none = "in the window, none disclosed"
+    _refused(Reason.RECORD_WITHHELD, f"batch 7: 3 record(s) of can0#0aa {none}",
              *_nothing(), last, last + 1)  # fmt: skip
-    _refused(Reason.RECORD_WITHHELD, "batch 7: 3 record(s) of gnss in the window, none disclosed",
+    _refused(Reason.RECORD_WITHHELD, f"batch 7: 3 record(s) of gnss {none}",
              *_nothing(), T - 5, T, scope=("gnss",))  # fmt: skip
     # Nothing granted in it, or outside the window: nothing owed.
     assert evidence_v2._batch_records(*_nothing(), T, last, _covers(("imu",))) == (0, 0, {})
@@ -99,7 +100,8 @@ def test_an_item_withheld_in_full_or_in_part() -> None:
 def test_more_records_than_the_device_counted() -> None:
     window = (T, T + 11 * SEC)
     fewer = {**COUNTS, "can0": {0x0AA: 2, 0x0AB: 3, K29: 3}}
-    _refused(Reason.COUNT_MISMATCH, "batch 7: 3 record(s) of can0#0aa disclosed, the device counted 2",
+    more = "batch 7: 3 record(s) of can0#0aa disclosed, the device counted 2"
+    _refused(Reason.COUNT_MISMATCH, more,
              *_batch(ALL, fewer), *window)  # fmt: skip
     uncounted = {"can0": COUNTS["can0"]}  # the gnss records were never counted
     _refused(Reason.COUNT_MISMATCH, "batch 7: more records than counted",
@@ -120,7 +122,8 @@ def test_the_python_loop_names_each_fault() -> None:
     _python_refused(Reason.OUTSIDE_GRANT, "a record of can0#0ab is not granted", x, h,
                     ("can0#0aa", "gnss"))  # fmt: skip
     _python_refused(Reason.OUTSIDE_GRANT, "a record of gnss is not granted", x, h, ("can0",))
-    _python_refused(Reason.OUTSIDE_WINDOW, "batch 7: a record outside the batch's signed time range",
+    outside = "batch 7: a record outside the batch's signed time range"
+    _python_refused(Reason.OUTSIDE_WINDOW, outside,
                     x, replace(h, first_utc_ns=T + 1))  # fmt: skip
-    _python_refused(Reason.OUTSIDE_WINDOW, "batch 7: a record outside the batch's signed time range",
+    _python_refused(Reason.OUTSIDE_WINDOW, outside,
                     x, replace(h, last_utc_ns=T + 11 * SEC - 1))  # fmt: skip

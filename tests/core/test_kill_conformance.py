@@ -174,3 +174,10 @@ def test_one_matching_case_is_a_pass_and_the_usage_names_the_suite(
         conformance.main([])
     assert err.value.code == 2
     assert "the following arguments are required: SUITE" in capsys.readouterr().err
+
+
+def test_the_help_names_each_suite_and_its_format(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        conformance.main(["--help"])
+    assert e.value.code == 0
+    assert "RFC 6962/9162 Merkle vectors (rfc6962-merkle-vectors/1)" in capsys.readouterr().out

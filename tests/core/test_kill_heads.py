@@ -67,3 +67,10 @@ def test_a_bad_device_or_vehicle_head_is_refused() -> None:
         [0, H.hex(), 0],
     ):
         _refused("a device head's batch fields", DeviceHead.parse, cbor.dumps([*batch, *empty]))
+
+
+def test_a_device_head_that_is_not_cbor_is_named() -> None:
+    with pytest.raises(BadData) as e:
+        DeviceHead.parse(b"\x18")
+    assert e.value.reason is Reason.MALFORMED
+    assert e.value.message.startswith("device head is not valid CBOR: ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from notary_core import limits
 from notary_core import witness as w
@@ -147,3 +148,20 @@ def test_cosignature_body_size_limit() -> None:
 def test_cosignature_refusals(body: bytes, message: str) -> None:
     e = refused(w.parse_cosignature_lines, body)
     assert (e.reason, e.message) == (Reason.MALFORMED, message)
+
+
+def test_add_signatures_adds_each_line_once() -> None:
+    """A signature line the note already holds, its first included, is not added again
+    (`add_signatures`, mutation run of 2026-12-03)."""
+    signer = w.WitnessSigner(
+        "witness.example/w1", ed25519.Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32)
+    )
+    body = b"origin\n1\n" + LINE + b"\n"
+    line = signer.cosign(body, 1_700_000_000)
+    note = body + b"\n" + line.encode()
+    assert w.add_signatures(note, [line]) == note
+    assert w.add_signatures(note, [line, line]) == note
+    other = w.WitnessSigner(
+        "witness.example/w2", ed25519.Ed25519PrivateKey.from_private_bytes(bytes([8]) * 32)
+    ).cosign(body, 1_700_000_001)
+    assert w.add_signatures(note, [other, line, other]) == note + other.encode()

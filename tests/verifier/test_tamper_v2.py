@@ -25,8 +25,10 @@ Every reason code of docs/protocol.md §9 that a bundle verifier can produce is 
 
 from __future__ import annotations
 
+import json
+import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -820,6 +822,39 @@ def test_corruption_gives_one_transcript_with_or_without_the_c_loop(name: str, r
             t = verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
         got.append(t.to_dict())
     assert got[0] == got[1]
+
+
+TRANSCRIPTS = Path(__file__).with_name("transcripts-v2.json")
+RECORD = os.environ.get("VNOTARY_RECORD_TRANSCRIPTS") == "1"
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Iterator[dict[str, Any]]:
+    known: dict[str, Any] = {} if RECORD else json.loads(TRANSCRIPTS.read_text())
+    yield known
+    if RECORD:
+        TRANSCRIPTS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n")
+
+
+@pytest.mark.parametrize("name", ["(the real bundle)", *sorted(CASES)])
+def test_the_transcript_is_the_recorded_one(
+    name: str, rav4: Built, recorded: dict[str, Any]
+) -> None:
+    """Every check's status, reason and words, and the summary, of each case are those of
+    transcripts-v2.json, which a reviewer reads: a message nobody asserts can go wrong
+    silently (the mutation run of 2026-12-03 found 130 such in evidence_v2). After a change
+    of wording, `VNOTARY_RECORD_TRANSCRIPTS=1 pytest tests/verifier/test_tamper_v2.py -k
+    recorded` writes the file again; review its diff."""
+    if name in CASES:
+        made = CASES[name].make(rav4)
+        attempt = made if isinstance(made, Attempt) else Attempt(made)
+    else:
+        attempt = Attempt(rav4.good)
+    t = verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
+    got = json.loads(json.dumps(t.to_dict()))
+    if RECORD:
+        recorded[name] = got
+    assert got == recorded[name]
 
 
 def test_there_are_at_least_40_named_corruptions() -> None:
