@@ -440,6 +440,8 @@ def _batches(
             _in_log(cp, entry, "a batch header")
         c.detail = f"{len(b.batches)} headers included at the checkpoint"
     with run.check("batches.hash_chain") as c:
+        if len(signed) != len(b.batches):
+            raise Unreachable("the headers could not be parsed")
         if not headers:
             raise BadData(Reason.WINDOW_NOT_COVERED, "the bundle holds no batch")
         for prev, cur in pairwise(signed):

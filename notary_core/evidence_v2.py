@@ -246,6 +246,8 @@ def _batches(
             v1._in_log(cp, LoggedEntry(leaf, x.log_index, x.log_proof), "a batch")
         c.detail = f"{len(signed)} batches included at the checkpoint"
     with run.check("batches.hash_chain") as c:
+        if not parsed:
+            raise Unreachable("the headers could not be parsed")
         if not headers:
             raise BadData(Reason.WINDOW_NOT_COVERED, "the bundle holds no batch")
         for prev, cur in pairwise(signed):
@@ -255,6 +257,8 @@ def _batches(
                               f"chain broken between {p.batch_seq} and {h.batch_seq}")  # fmt: skip
         c.detail = f"batches {headers[0].batch_seq}..{headers[-1].batch_seq}, unbroken"
     with run.check("batches.cover_window") as c:
+        if not parsed:
+            raise Unreachable("the headers could not be parsed")
         if not headers:
             raise BadData(Reason.WINDOW_NOT_COVERED, "the bundle holds no batch")
         first, last = headers[0], headers[-1]

@@ -787,6 +787,52 @@ def c_one_witness_of_a_quorum_of_two(b: Built) -> bytes:
     return b.sign(replace(b.b, checkpoint=b.w.cosign(signed, (0,))))
 
 
+# ---- the batch segment's structure (mutation run of 2026-12-03) ---------------------------
+
+
+@case("FAIL", "MALFORMED", real=False)
+def c_a_batch_header_that_does_not_parse(b: Built) -> bytes:
+    built = tw.finish(tw.synthetic())
+    x = replace(built.b.batches[1], signed_header=b"\xa0")
+    return built.sign(f.with_batch(built.b, 1, x))
+
+
+@case("FAIL", "WINDOW_NOT_COVERED", real=False)
+def c_no_batch_at_all(b: Built) -> bytes:
+    built = tw.finish(tw.synthetic())
+    return built.sign(replace(built.b, batches=()))
+
+
+def _of_device(name: str) -> Callable[[dict[int, Any]], dict[int, Any]]:
+    return lambda fields: {**fields, 2: name}
+
+
+@case("FAIL", "KEY_MISMATCH", real=False)
+def c_a_batch_signed_by_the_device_for_another_device(b: Built) -> bytes:
+    w = tw.world_of([batch_records(s, 50) for s in range(2)])
+    tw.seal_one(w, batch_records(2, 50), payload_edit=_of_device("veh-0002"))
+    for s in range(3, 6):
+        tw.seal_one(w, batch_records(s, 50))
+    return tw.finish(w).good
+
+
+@case("FAIL", "CHAIN_BROKEN", real=False)
+def c_the_next_batch_number_over_another_previous_hash(b: Built) -> bytes:
+    """The device numbers batch 2 as the next, but names another batch before it."""
+    w = tw.world_of([batch_records(s, 50) for s in range(2)])
+    tw.seal_one(w, batch_records(2, 50), payload_edit=lambda m: {**m, 5: bytes(32)})
+    for s in range(3, 6):
+        tw.seal_one(w, batch_records(s, 50))
+    return tw.finish(w).good
+
+
+@case("OK", real=False)
+def c_a_window_that_ends_at_the_last_batchs_last_nanosecond(b: Built) -> bytes:
+    w = tw.synthetic(4)
+    last = w.batches[-1][0].signed.header.last_utc_ns
+    return tw.finish(w, window=(T0 + SEC, last)).good
+
+
 # ---- the suite -----------------------------------------------------------------------------
 
 
