@@ -95,3 +95,12 @@ def test_the_index_leaf_of_a_log_of_one_leaf() -> None:
     )
     assert _index_leaf_check(1, 1) == (
         "fail", "INDEX_MISMATCH", "the index leaf covers 1, the checkpoint has 1")  # fmt: skip
+
+
+def test_an_entry_that_names_itself_or_a_later_one_before_it() -> None:
+    for prev in (INDICES[2], INDICES[2] + 1):  # its own index, or one after it
+        links = _links()
+        links[ENTRIES[2]] = Link(2, prev, H[1])
+        got, check = _walk(links, size=12)
+        assert got is None
+        assert check == ("fail", "ENTRY_OMITTED", "entry 2 names a later entry before it")
