@@ -833,6 +833,30 @@ def c_a_window_that_ends_at_the_last_batchs_last_nanosecond(b: Built) -> bytes:
     return tw.finish(w, window=(T0 + SEC, last)).good
 
 
+def _world_enrolled_as(action: logleaf.RegistryAction, kid: bytes | None = None) -> f.World2:
+    w = f.World2()
+    at = T0 - 86400 * SEC
+    spki = w.device.public.spki()
+    w.log.event(logleaf.RegistryEvent(action, f.DEVICE, spki, kid or w.device.kid, at, None, at))
+    f.install(w)
+    f.bind_owner(w)
+    for s in range(6):
+        tw.seal_one(w, batch_records(s, 50))
+    return w
+
+
+@case("FAIL", "KEY_MISMATCH", real=False)
+def c_an_enrolment_that_names_another_key_id(b: Built) -> bytes:
+    """The registry's enrolment gives the device's key under another key id."""
+    return tw.finish(_world_enrolled_as(logleaf.RegistryAction.ENROL, b"\x01" * 8)).good
+
+
+@case("FAIL", "KEY_MISMATCH", real=False)
+def c_a_device_chain_that_enrols_no_key(b: Built) -> bytes:
+    """The device's only registry entry revokes a key it never enrolled."""
+    return tw.finish(_world_enrolled_as(logleaf.RegistryAction.REVOKE)).good
+
+
 # ---- the suite -----------------------------------------------------------------------------
 
 
