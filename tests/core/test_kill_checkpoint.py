@@ -106,6 +106,7 @@ def test_each_bad_note_is_refused() -> None:
     _refused(bc, "malformed signature line", s, body + b"\n\n- log.example AAAA\n")
     _refused(bc, "bad key name '' in a signature line", s, body + "\n\n\u2014  AAAA\n".encode())
     _refused(bc, "signature too short", s, body + "\n\n\u2014 k AAAAAA==\n".encode())
+    _refused(bc, "signature is not base64", s, body + "\n\n\u2014 k AAAA!AAA\n".encode())
     assert s(body + "\n\n\u2014 k AAAAAAA=\n".encode())[1] == [("k", bytes(5))]
     line = sig.split(b"\n")[0] + b"\n"
     sixteen = body + b"\n\n" + line * limits.MAX_CHECKPOINT_SIGNATURES

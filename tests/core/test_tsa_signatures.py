@@ -84,3 +84,19 @@ def test_a_signature_by_a_key_of_another_type() -> None:
                      ("dsa", RSA.public_key())):  # fmt: skip
         message = _refused(Reason.UNSUPPORTED_ALGORITHM, alg, b"sig", key, ("sha256", "sha256", 32))
         assert message == f"a {alg} signature by a {type(key).__name__}"
+
+
+def test_the_pss_parameters_are_read_from_the_algorithm_identifier() -> None:
+    from asn1crypto import algos
+
+    ident = algos.SignedDigestAlgorithm({
+        "algorithm": "rsassa_pss",
+        "parameters": {
+            "hash_algorithm": {"algorithm": "sha384"},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha512"}},
+            "salt_length": 48,
+        },
+    })  # fmt: skip
+    assert tsa._signature_algorithm(ident) == ("rsassa_pss", ("sha384", "sha512", 48))
+    plain = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+    assert tsa._signature_algorithm(plain) == ("rsassa_pkcs1v15", None)
