@@ -423,8 +423,9 @@ def _batches(
         signed = [SignedHeader.parse(x.signed_header) for x in b.batches]  # once, reused below
         headers = [s.header for s in signed]
         c.detail = f"{len(headers)} batch headers"
+    parsed = len(signed) == len(b.batches)
     with run.check("batches.signatures") as c:
-        if key is None or len(signed) != len(b.batches):
+        if key is None or not parsed:
             raise Unreachable("no device key or no parsed headers to check signatures with")
         for sh in signed:
             h = sh.verify(key)
@@ -433,14 +434,14 @@ def _batches(
             _key_valid(h, key, key_events)
         c.detail = f"{len(headers)} signed headers by the enrolled device key"
     with run.check("batches.in_log") as c:
-        if len(signed) != len(b.batches):
+        if not parsed:
             raise Unreachable("the headers could not be parsed")
         for x, sh in zip(b.batches, signed, strict=True):
             entry = LoggedEntry(logleaf.batch_leaf(sh.header_hash), x.log_index, x.log_proof)
             _in_log(cp, entry, "a batch header")
         c.detail = f"{len(b.batches)} headers included at the checkpoint"
     with run.check("batches.hash_chain") as c:
-        if len(signed) != len(b.batches):
+        if not parsed:
             raise Unreachable("the headers could not be parsed")
         if not headers:
             raise BadData(Reason.WINDOW_NOT_COVERED, "the bundle holds no batch")

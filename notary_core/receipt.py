@@ -68,9 +68,11 @@ def open_receipt(data: bytes, collector_key: cose.PublicKey) -> Receipt:
         raise BadData(Reason.MALFORMED, f"content type {message.content_type!r}")
     payload = message.verify(collector_key)
     value: Any = cbor.loads(payload, MAX_RECEIPT_SIZE, "receipt")
-    if not isinstance(value, dict) or type(value.get(1)) is not int:
-        raise BadData(Reason.UNSUPPORTED_VERSION, "receipt version")
-    if value[1] not in RECEIPT_VERSIONS:
+    if (
+        not isinstance(value, dict)
+        or type(value.get(1)) is not int  # a CBOR true or 1.0 is no version (§1)
+        or value[1] not in RECEIPT_VERSIONS
+    ):
         raise BadData(Reason.UNSUPPORTED_VERSION, "receipt version")
     version = value[1]
     if set(value) != set(range(1, 8 if version == 1 else 9)):

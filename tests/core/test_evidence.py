@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import base64
-import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from notary_core import anchoring, bundle, cbor, checkpoint, evidence, grant, logleaf, merkle
 from notary_core.evidence import AnchorStatus, Status, Trust, Verdict, verify_bundle
+from tests import golden
 from tests.core.bundle_factory import SEC, T0, VEHICLE, World, build, make_world, owner_grant
 from tests.core.c_loop import c_loop
 
@@ -406,33 +404,22 @@ def test_a_second_history_gets_no_ok_offline(world: World) -> None:
     assert t.verdict is Verdict.FAIL and t.reasons == ["BAD_SIGNATURE"]
 
 
-TRANSCRIPTS = Path(__file__).with_name("transcripts-v1.json")
-RECORD = os.environ.get("VNOTARY_RECORD_TRANSCRIPTS") == "1"
 GOLDEN = ["(the valid bundle)", "forged-checkpoint", *sorted(CORRUPTIONS)]
 
 
 @pytest.fixture(scope="module")
-def recorded() -> Iterator[dict[str, Any]]:
-    known: dict[str, Any] = {} if RECORD else json.loads(TRANSCRIPTS.read_text())
-    yield known
-    if RECORD:
-        TRANSCRIPTS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n")
+def recorded() -> Iterator[golden.Golden]:
+    yield from golden.transcripts(Path(__file__).with_name("transcripts-v1.json"))
 
 
 @pytest.mark.parametrize("name", GOLDEN)
 def test_the_transcript_is_the_recorded_one(
-    world: World, name: str, recorded: dict[str, Any]
+    world: World, name: str, recorded: golden.Golden
 ) -> None:
-    """Each check's status, reason and words, and the summary, are those of
-    transcripts-v1.json (a message nobody asserts can go wrong silently: mutation run of
-    2026-12-03). `VNOTARY_RECORD_TRANSCRIPTS=1 pytest tests/core/test_evidence.py -k
-    recorded` writes it again after a change of wording; review its diff."""
+    """Each case's transcript is the one in transcripts-v1.json (tests/golden.py)."""
     data = build(world)
     if name == "forged-checkpoint":
         data = _edit(data, world, _forged_checkpoint(world))
     elif name in CORRUPTIONS:
         data = _edit(data, world, CORRUPTIONS[name][0])
-    got = json.loads(json.dumps(verify_bundle(data, world.trust()).to_dict()))
-    if RECORD:
-        recorded[name] = got
-    assert got == recorded[name]
+    recorded.check(name, verify_bundle(data, world.trust()))

@@ -25,8 +25,6 @@ Every reason code of docs/protocol.md §9 that a bundle verifier can produce is 
 
 from __future__ import annotations
 
-import json
-import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -47,6 +45,7 @@ from notary_core.evidence import (
     Trust,
     verify_bundle,
 )
+from tests import golden
 from tests.core import bundle_v2_factory as f
 from tests.core.bundle_factory import SEC, T0, VEHICLE, _key, batch_records
 from tests.core.c_loop import c_loop
@@ -894,37 +893,25 @@ def test_corruption_gives_one_transcript_with_or_without_the_c_loop(name: str, r
     assert got[0] == got[1]
 
 
-TRANSCRIPTS = Path(__file__).with_name("transcripts-v2.json")
-RECORD = os.environ.get("VNOTARY_RECORD_TRANSCRIPTS") == "1"
-
-
 @pytest.fixture(scope="module")
-def recorded() -> Iterator[dict[str, Any]]:
-    known: dict[str, Any] = {} if RECORD else json.loads(TRANSCRIPTS.read_text())
-    yield known
-    if RECORD:
-        TRANSCRIPTS.write_text(json.dumps(dict(sorted(known.items())), indent=1) + "\n")
+def recorded() -> Iterator[golden.Golden]:
+    yield from golden.transcripts(Path(__file__).with_name("transcripts-v2.json"))
 
 
 @pytest.mark.parametrize("name", ["(the real bundle)", *sorted(CASES)])
 def test_the_transcript_is_the_recorded_one(
-    name: str, rav4: Built, recorded: dict[str, Any]
+    name: str, rav4: Built, recorded: golden.Golden
 ) -> None:
-    """Every check's status, reason and words, and the summary, of each case are those of
-    transcripts-v2.json, which a reviewer reads: a message nobody asserts can go wrong
-    silently (the mutation run of 2026-12-03 found 130 such in evidence_v2). After a change
-    of wording, `VNOTARY_RECORD_TRANSCRIPTS=1 pytest tests/verifier/test_tamper_v2.py -k
-    recorded` writes the file again; review its diff."""
+    """Each case's transcript is the one in transcripts-v2.json (tests/golden.py; the
+    mutation run of 2026-12-03 found 130 messages of evidence_v2 no test read)."""
     if name in CASES:
         made = CASES[name].make(rav4)
         attempt = made if isinstance(made, Attempt) else Attempt(made)
     else:
         attempt = Attempt(rav4.good)
-    t = verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
-    got = json.loads(json.dumps(t.to_dict()))
-    if RECORD:
-        recorded[name] = got
-    assert got == recorded[name]
+    recorded.check(
+        name, verify_bundle(attempt.data, attempt.trust or rav4.w.trust(), attempt.lookup)
+    )
 
 
 def test_there_are_at_least_40_named_corruptions() -> None:
