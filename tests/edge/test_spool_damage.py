@@ -53,9 +53,16 @@ def _flip_main(spool: Path) -> None:
     ).fetchone()
     db.close()
     data = bytearray(spool.read_bytes())
-    probe = bytes(payload[2000:2064])
-    at = data.find(probe)
-    assert at > 0 and (seq, data.find(probe, at + 1)) == (seq, -1)
+    # A payload larger than a page is split over overflow pages, each led by a 4-byte
+    # pointer: take the first 64-byte run of it that lies whole, and once, in the file.
+    at = -1
+    for start in range(0, len(payload) - 64, 64):
+        probe = bytes(payload[start : start + 64])
+        at = data.find(probe)
+        if at > 0 and data.find(probe, at + 1) == -1:
+            break
+        at = -1
+    assert at > 0, f"no 64 bytes of batch {seq}'s payload ({len(payload)} B) found once in the file"
     for i in range(at, at + 64, 8):
         data[i] ^= 0xFF
     spool.write_bytes(bytes(data))
