@@ -237,6 +237,11 @@ def _alter_header(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
     return replace(b, batches=(b.batches[0], replace(x, signed_header=forged), *b.batches[2:]))
 
 
+def _unparseable_header(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+    x = replace(b.batches[1], signed_header=b"\xa0")  # a CBOR map, no COSE_Sign1
+    return replace(b, batches=(b.batches[0], x, *b.batches[2:]))
+
+
 def _remove_batch(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
     return replace(b, batches=(b.batches[0], *b.batches[2:]))
 
@@ -275,6 +280,7 @@ CORRUPTIONS: dict[str, tuple[Callable[..., bundle.EvidenceBundle], str]] = {
     "altered-proof-node": (_alter_proof, "ROOT_MISMATCH"),
     "altered-header-field": (_alter_header, "BAD_SIGNATURE"),
     "batch-removed-from-window": (_remove_batch, "CHAIN_BROKEN"),
+    "unparseable-header": (_unparseable_header, "MALFORMED"),
     "wrong-device-key": (_wrong_device_key, "KEY_MISMATCH"),
     "anchor-of-another-checkpoint": (_other_tx, "ANCHOR_MISMATCH"),
     "window-outside-grant": (_outside_window, "OUTSIDE_GRANT"),
