@@ -180,4 +180,5 @@ def test_the_help_names_each_suite_and_its_format(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit) as e:
         conformance.main(["--help"])
     assert e.value.code == 0
-    assert "RFC 6962/9162 Merkle vectors (rfc6962-merkle-vectors/1)" in capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert "merkle RFC 6962/9162 Merkle vectors (rfc6962-merkle-vectors/1)" in lines

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms, core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -176,3 +176,102 @@ def test_a_pinned_certificate_whose_extensions_do_not_parse_is_refused(
         tsa.signer_of(t, [broken])
     assert exc.value.reason == Reason.MALFORMED
     assert exc.value.message.startswith("the token's signer identifier: error parsing asn1")
+
+
+# ---- the SignedData's structure: parse_token reads it, verify checks the signature --------
+
+
+def _attrs(sd: cms.SignedData) -> list[cms.CMSAttribute]:
+    return list(sd["signer_infos"][0]["signed_attrs"])
+
+
+def _set_attrs(sd: cms.SignedData, attrs: list[cms.CMSAttribute] | None) -> None:
+    sd["signer_infos"][0]["signed_attrs"] = None if attrs is None else cms.CMSAttributes(attrs)
+
+
+def _without(kind: str) -> object:
+    return lambda sd: _set_attrs(sd, [a for a in _attrs(sd) if a["type"].native != kind])
+
+
+def _only(kind: str) -> object:
+    return lambda sd: _set_attrs(sd, [a for a in _attrs(sd) if a["type"].native == kind])
+
+
+def _twice(kind: str) -> object:
+    def change(sd: cms.SignedData) -> None:
+        def doubled(a: cms.CMSAttribute) -> cms.CMSAttribute:
+            return cms.CMSAttribute({"type": kind, "values": [*a["values"], *a["values"]]})
+
+        _set_attrs(sd, [doubled(a) if a["type"].native == kind else a for a in _attrs(sd)])
+
+    return change
+
+
+def _content_type_data(sd: cms.SignedData) -> None:
+    _set_attrs(sd, [cms.CMSAttribute({"type": "content_type", "values": ["data"]})
+                    if a["type"].native == "content_type" else a for a in _attrs(sd)])  # fmt: skip
+
+
+def _signers(n: int) -> object:
+    def change(sd: cms.SignedData) -> None:
+        sd["signer_infos"] = cms.SignerInfos([sd["signer_infos"][0]] * n)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_signers(2), "a time-stamp token has 2 signers, not 1"),
+        (_signers(0), "a time-stamp token has 0 signers, not 1"),
+        (lambda sd: _set_attrs(sd, None), "the token's signer has no signed attributes"),
+        (lambda sd: _set_attrs(sd, []), "the token's signer has no signed attributes"),
+        (_only("content_type"), "the signed attributes lack the content type or digest"),
+        (_without("message_digest"), "the signed attributes lack the content type or digest"),
+        (_without("content_type"), "the signed attributes lack the content type or digest"),
+        (_content_type_data, "the signed attributes lack the content type or digest"),
+        (_twice("message_digest"), "signed attribute message_digest has 2 values"),
+        (_without("signing_certificate_v2"), "the token does not name its signing certificate"),
+    ],
+    ids=[
+        "two-signers", "no-signer", "no-signed-attributes", "empty-signed-attributes",
+        "only-the-content-type", "no-message-digest", "no-content-type", "content-type-data",
+        "two-message-digests", "no-signing-certificate",
+    ],
+)  # fmt: skip
+def test_the_signed_data_is_refused_by_its_words(
+    token_der: bytes, change: object, message: str
+) -> None:
+    e = refused(_with(token_der, change))
+    assert (e.reason, e.message) == (Reason.MALFORMED, message)
+
+
+def test_trailing_bytes_after_the_tst_info_are_malformed(token_der: bytes) -> None:
+    """Not through `_with`: a forced dump would re-encode the parsed TSTInfo, dropping the
+    byte; each level is set again instead, so that only the changed part is re-encoded."""
+    ci = cms.ContentInfo.load(token_der)
+    sd = ci["content"]
+    tst = sd["encap_content_info"]["content"].contents
+    sd["encap_content_info"] = cms.EncapsulatedContentInfo(
+        {"content_type": "tst_info", "content": core.ParsableOctetString(tst + b"\x00")}
+    )
+    ci["content"] = sd
+    e = refused(ci.dump())
+    assert e.reason == Reason.MALFORMED
+    assert e.message.startswith("not an RFC 3161 time-stamp token: ")
+
+
+def test_a_version_1_signing_certificate_names_sha1_hashes_in_order(token_der: bytes) -> None:
+    """RFC 2634 ESSCertID (signingCertificate): SHA-1 of each certificate, the signer's
+    first; what verify then compares with the pinned certificate's SHA-1."""
+    first, second = bytes(range(20)), bytes(range(20, 40))
+
+    def v1(sd: cms.SignedData) -> None:
+        ess = cms.CMSAttribute({"type": "signing_certificate",
+                                "values": [{"certs": [{"cert_hash": first},
+                                                      {"cert_hash": second}]}]})  # fmt: skip
+        others = [a for a in _attrs(sd) if a["type"].native != "signing_certificate_v2"]
+        _set_attrs(sd, [*others, ess])
+
+    t = tsa.parse_token(_with(token_der, v1))
+    assert t.ess_hashes == (("sha1", first), ("sha1", second))
