@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from asn1crypto import cms, core
+from asn1crypto import cms, core, tsp, util
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -275,3 +275,71 @@ def test_a_version_1_signing_certificate_names_sha1_hashes_in_order(token_der: b
 
     t = tsa.parse_token(_with(token_der, v1))
     assert t.ess_hashes == (("sha1", first), ("sha1", second))
+
+
+# ---- the TSTInfo's fields as read (parse_token does not check the signature) ---------------
+
+
+def _with_tst(token_der: bytes, **fields: object) -> bytes:
+    """The token with its TSTInfo's `fields` replaced (None removes an optional one); each
+    level set again, so that only the changed part is re-encoded."""
+    ci = cms.ContentInfo.load(token_der)
+    sd = ci["content"]
+    old = sd["encap_content_info"]["content"].parsed
+    kept = {name: old[name] for name, *_ in tsp.TSTInfo._fields}  # the values, not natives
+    tst = tsp.TSTInfo({k: v for k, v in {**kept, **fields}.items()
+                       if v is not None and not isinstance(v, core.Void)})  # fmt: skip
+    sd["encap_content_info"] = cms.EncapsulatedContentInfo(
+        {"content_type": "tst_info", "content": core.ParsableOctetString(tst.dump())}
+    )
+    ci["content"] = sd
+    return bytes(ci.dump())
+
+
+def test_the_fields_of_a_real_token(token_der: bytes) -> None:
+    t = tsa.parse_token(token_der)
+    tst = cms.ContentInfo.load(token_der)["content"]["encap_content_info"]["content"].parsed
+    assert type(t.serial) is int and t.serial == tst["serial_number"].native
+    assert t.policy == "1.3.6.1.4.1.99999.1"  # the TSA's default_policy
+    assert (t.nonce, t.accuracy_ns, t.pss) == (7, 10**9, None)  # accuracy = secs:1; ECDSA
+    assert t.signature_alg == "ecdsa"
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "ns"),
+    [
+        ({"seconds": 1, "millis": 2, "micros": 3}, 1_002_003_000),
+        ({"millis": 250}, 250_000_000),
+        ({"micros": 7}, 7_000),
+        ({"seconds": 2, "micros": 999}, 2_000_999_000),
+        (None, None),
+    ],
+    ids=["all-three", "millis-only", "micros-only", "seconds-and-micros", "none"],
+)
+def test_the_accuracy_is_read_in_nanoseconds(
+    token_der: bytes, accuracy: dict[str, int] | None, ns: int | None
+) -> None:
+    t = tsa.parse_token(_with_tst(token_der, accuracy=accuracy))
+    assert t.accuracy_ns == ns
+    assert ns is None or type(t.accuracy_ns) is int
+
+
+def test_a_gen_time_of_year_zero_is_not_a_time(token_der: bytes) -> None:
+    """asn1crypto reads year 0 as its own extended_datetime, not a datetime."""
+    year_zero = core.GeneralizedTime(util.extended_datetime(0, 1, 1, tzinfo=dt.UTC))
+    e = refused(_with_tst(token_der, gen_time=year_zero))
+    assert (e.reason, e.message) == (Reason.MALFORMED, "the token's genTime is not a time")
+
+
+def test_an_rsa_pss_signature_algorithm_carries_its_parameters(token_der: bytes) -> None:
+    def pss(sd: cms.SignedData) -> None:
+        sd["signer_infos"][0]["signature_algorithm"] = {
+            "algorithm": "rsassa_pss",
+            "parameters": {"hash_algorithm": {"algorithm": "sha384"},
+                           "mask_gen_algorithm": {"algorithm": "mgf1",
+                                                  "parameters": {"algorithm": "sha256"}},
+                           "salt_length": 48},
+        }  # fmt: skip
+
+    t = tsa.parse_token(_with(token_der, pss))
+    assert (t.signature_alg, t.pss) == ("rsassa_pss", ("sha384", "sha256", 48))
