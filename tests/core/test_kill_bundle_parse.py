@@ -104,3 +104,60 @@ def test_a_payload_version_that_is_not_an_integer(
     assert bundle.parse_bundle(prefix + good).bundle.version == file_version
     _refused(Reason.UNSUPPORTED_VERSION, "evidence bundle version", bundle.parse_bundle,
              prefix + bad)  # fmt: skip
+
+
+# ---- version 2's structure, each refusal by its words (full mutation run, 2026-12-03) ------
+
+
+def test_a_version_2_request_is_an_array_of_8_with_a_list_of_streams(
+    v2: bundle.EvidenceBundle,
+) -> None:
+    m = bundle._encode_v2(v2)
+    request = list(m[5])
+    for bad in ([*request, 0], request[:7], {"a": 1}, [*request[:4], "not a list", *request[5:]]):
+        _refused(Reason.MALFORMED, "the request is an array of 8", bundle._parse_v2, {**m, 5: bad})
+    request[7] = None
+    back = bundle._parse_v2({**m, 5: request})
+    assert back.request.event is None
+    assert back.device_key == b""  # version 2 carries the device chain, not a key
+
+
+def test_the_version_2_batch_bound(v2: bundle.EvidenceBundle) -> None:
+    m = bundle._encode_v2(v2)
+    n = bundle.MAX_BATCHES
+    _refused(Reason.TOO_LARGE, "too many batches", bundle._parse_v2, {**m, 10: [0] * (n + 1)})
+    # At the bound the list is read, and its first entry is what is wrong.
+    _refused(Reason.MALFORMED, "batch evidence is a list of 5", bundle._parse_v2,
+             {**m, 10: [0] * n})  # fmt: skip
+
+
+def test_a_version_2_anchor_is_an_array_of_8(v2: bundle.EvidenceBundle) -> None:
+    m = bundle._encode_v2(v2)
+    assert bundle._parse_v2({**m, 12: None}).anchor is None
+    for bad in ([0] * 7, [0] * 9, "eight", {1: 2}):
+        _refused(Reason.MALFORMED, "the anchor is an array of 8", bundle._parse_v2, {**m, 12: bad})
+
+
+@pytest.mark.parametrize(("key", "what"),
+                         [(6, "device chain"), (7, "rule chain"), (13, "timestamps")])  # fmt: skip
+def test_each_version_2_list_of_byte_strings_is_named(
+    v2: bundle.EvidenceBundle, key: int, what: str
+) -> None:
+    m = bundle._encode_v2(v2)
+    for bad in ("not a list", [b"ok", "not bytes"]):
+        _refused(Reason.MALFORMED, f"{what} must be a list of byte strings", bundle._parse_v2,
+                 {**m, key: bad})  # fmt: skip
+
+
+def test_a_version_2_field_of_the_wrong_shape_is_named(v2: bundle.EvidenceBundle) -> None:
+    m = bundle._encode_v2(v2)
+    _refused(Reason.MALFORMED, "evidence bundle field: ValueError('not enough values to unpack "
+             "(expected 3, got 2)')", bundle._parse_v2, {**m, 4: ["origin", "vkey"]})  # fmt: skip
+
+
+def test_a_bundle_is_signed_only_by_its_collector_key(v2: bundle.EvidenceBundle) -> None:
+    from notary_core import cose
+    from tests.core.bundle_factory import _key
+
+    other = cose.Signer.from_key(_key(31))
+    _refused(Reason.KEY_MISMATCH, "bundle must be signed by its collector key", v2.sign, other)
