@@ -47,7 +47,7 @@ from notary_core.evidence import (
 )
 from tests import golden
 from tests.core import bundle_v2_factory as f
-from tests.core.bundle_factory import SEC, T0, VEHICLE, _key, batch_records
+from tests.core.bundle_factory import DEVICE, SEC, T0, VEHICLE, _key, batch_records
 from tests.core.c_loop import c_loop
 from tests.verifier import tamper_worlds as tw
 
@@ -512,6 +512,66 @@ def c_revocation_left_out(b: Built) -> bytes:
 def c_revocation_shown(b: Built) -> bytes:
     w, token = _revoked_world()
     return tw.finish(w, grants=[token]).good
+
+
+@case("FAIL", "GRANT_REVOKED", real=False)
+def c_revocation_at_the_instant_of_issue(b: Built) -> bytes:
+    """§12.3: revoked at or before the bundle's issue; at the same nanosecond counts."""
+    w = tw.synthetic()
+    token = grant.issue(f.owner_grant(w), w.owner)
+    f.log_grant(w, token)
+    issued = T0 + 2 * 86400 * SEC  # the bundle's issued_utc_ns (bundle_v2_factory.parts)
+    w.log.event(logleaf.AccessEvent(logleaf.AccessAction.REVOKE, VEHICLE, w.thumb(w.owner),
+                                    "g-1", T0, T0 + 10 * SEC, issued))  # fmt: skip
+    return tw.finish(w, grants=[token], issued=issued).good
+
+
+# ---- periods ended early (§7.1.1): a removal, an ownership's end (mutation run) -----------
+
+_INSTALLED_AT = T0 - 86400 * SEC  # bundle_v2_factory.install's default start
+_BOUND_AT = T0 - 30 * 86400 * SEC  # bundle_v2_factory.bind_owner's default start
+
+
+def _removed(vehicle: str, start: int, end: int) -> logleaf.AccessEvent:
+    return logleaf.AccessEvent(logleaf.AccessAction.DEVICE_REMOVED, vehicle, "operator",
+                               DEVICE, start, end, end)  # fmt: skip
+
+
+@case("FAIL", "WRONG_VEHICLE", real=False)
+def c_device_removed_during_the_window(b: Built) -> bytes:
+    w = tw.synthetic()
+    w.log.event(_removed(VEHICLE, _INSTALLED_AT, tw.SYN_WINDOW[0] + SEC))
+    return tw.finish(w).good
+
+
+@case("OK", real=False)
+def c_device_removed_from_another_vehicle_before_the_window(b: Built) -> bytes:
+    w = tw.synthetic()
+    other = "vin-JTMRFREV0JD000002"
+    f.install(w, vehicle=other, start=T0 - 3600 * SEC)
+    w.log.event(_removed(other, T0 - 3600 * SEC, T0 - 60 * SEC))
+    return tw.finish(w).good
+
+
+@case("FAIL", "WRONG_VEHICLE", real=False)
+def c_another_device_installed_in_the_vehicle(b: Built) -> bytes:
+    """The vehicle's installations name veh-0009, not the bundle's device."""
+    w = f.World2()
+    f.enrol(w)
+    w.log.event(logleaf.AccessEvent(logleaf.AccessAction.DEVICE_INSTALLED, VEHICLE, "operator",
+                                    "veh-0009", _INSTALLED_AT, f.OPEN, _INSTALLED_AT))  # fmt: skip
+    f.bind_owner(w)
+    f.seal_batches(w, 6)
+    return tw.finish(w).good
+
+
+@case("FAIL", "NOT_OWNER", real=False)
+def c_ownership_ended_during_the_window(b: Built) -> bytes:
+    w = tw.synthetic()
+    end = tw.SYN_WINDOW[0] + SEC
+    w.log.event(logleaf.AccessEvent(logleaf.AccessAction.OWNER_ENDED, VEHICLE, "operator",
+                                    w.thumb(w.owner), _BOUND_AT, end, end))  # fmt: skip
+    return tw.finish(w).good
 
 
 @case("FAIL", "ENTRY_OMITTED", real=False)
