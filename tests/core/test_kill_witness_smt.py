@@ -73,6 +73,37 @@ def test_from_vkey_refuses_a_log_key_and_a_short_key_as_not_ed25519_cosignature_
     assert _refusal(w.WitnessVerifier.from_vkey, short) == expected
 
 
+def test_from_vkey_refuses_a_key_id_that_is_not_its_keys_as_a_bad_key() -> None:
+    good = _witness(1, "w1").verifier.vkey
+    name, id_hex, key = good.split("+")
+    assert w.WitnessVerifier.from_vkey(good).vkey == good
+    wrong = f"{int(id_hex, 16) ^ 1:08x}"
+    for bad in (wrong, id_hex.upper(), id_hex[:-1], id_hex + "0"):
+        assert _refusal(w.WitnessVerifier.from_vkey, f"{name}+{bad}+{key}") == (
+            Reason.BAD_KEY,
+            "the witness key ID does not match its key",
+        )
+
+
+# --- cosigned_message ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("timestamp", [0, 1, 2**63 - 1])
+def test_cosigned_message_takes_every_timestamp_from_zero_to_the_largest(timestamp: int) -> None:
+    body = b"log.example/log\n5\nAAAA\n"
+    assert w.cosigned_message(body, timestamp) == (
+        b"cosignature/v1\ntime " + str(timestamp).encode() + b"\n" + body
+    )
+
+
+@pytest.mark.parametrize("timestamp", [-1, -(2**63), 2**63])
+def test_cosigned_message_refuses_a_timestamp_out_of_range_naming_it(timestamp: int) -> None:
+    assert _refusal(w.cosigned_message, b"body\n", timestamp) == (
+        Reason.BAD_CHECKPOINT,
+        f"cosignature timestamp {timestamp} out of range",
+    )
+
+
 # --- WitnessVerifier.verify ------------------------------------------------------------------
 
 

@@ -118,3 +118,19 @@ def test_a_bad_signature_by_the_pinned_old_key_is_refused() -> None:
     forged = checkpoint.NoteSigner(NAME, _key(3)).signature_line(body.replace(b"\n", b"\n ", 1))
     data = replace(p.bundle, checkpoint=note + forged.encode()).sign(w.collector)
     _untrusted(data, _trust(w, {_vkey(3)}, {_spki(2)}))
+
+
+def test_a_pinned_old_log_key_vouches_only_for_the_bundles_own_log() -> None:
+    """The old key of a rotation vouches for a checkpoint of the log the bundle names: signed
+    under another origin (the same keys run two logs), the checkpoint proves nothing here."""
+    w = make_world2()
+    w.log_key = checkpoint.NoteSigner(NAME, _key(8))
+    p = parts(w)
+    note = p.bundle.checkpoint
+    body = note[: note.index(b"\n\n") + 1]
+    old_line = checkpoint.NoteSigner(NAME, _key(3)).signature_line(body)
+    other_log = replace(p.bundle, checkpoint=note + old_line.encode(), log_origin=f"{NAME}/other")
+    t = verify_bundle(other_log.sign(w.collector), _trust(w, {_vkey(3)}, {_spki(2)}))
+    trust = next(c for c in t.checks if c.name == "trust.collector")
+    assert (trust.status.value, trust.reason) == ("fail", "UNTRUSTED"), t.to_dict()
+    assert "signed by no log key you pinned" in trust.detail
