@@ -255,6 +255,25 @@ def test_an_anchor_of_another_checkpoint(world: World, valid: bytes) -> None:
         )
 
 
+def test_the_anchor_is_matched_against_the_text_up_to_the_last_blank_line(
+    world: World, valid: bytes
+) -> None:
+    """A note splits at its last blank line (signed-note §Format), for the anchor check as for
+    the signatures: a checkpoint padded with a second signature block is not read as the
+    valid text before its first blank line."""
+
+    def padded(b: bundle.EvidenceBundle) -> bundle.EvidenceBundle:
+        sigs = b.checkpoint[b.checkpoint.index(b"\n\n") + 2 :]
+        return replace(b, checkpoint=b.checkpoint + b"\n" + sigs)
+
+    t = verify_bundle(_edit(valid, world, padded), world.trust())
+    assert _refused(t, "anchor.matches_checkpoint") == (
+        "fail",
+        "BAD_CHECKPOINT",
+        "extension lines must be non-empty single lines",
+    )
+
+
 def test_pinned_anchor_contracts(world: World, valid: bytes) -> None:
     pinned = replace(world.trust(), anchor_contracts=frozenset({(31337, bytes([0xAA]) * 20)}))
     t = verify_bundle(valid, pinned)

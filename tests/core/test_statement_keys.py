@@ -134,3 +134,6 @@ def test_a_pinned_old_log_key_vouches_only_for_the_bundles_own_log() -> None:
     trust = next(c for c in t.checks if c.name == "trust.collector")
     assert (trust.status.value, trust.reason) == ("fail", "UNTRUSTED"), t.to_dict()
     assert "signed by no log key you pinned" in trust.detail
+    sig = next(c for c in t.checks if c.name == "checkpoint.signature")
+    assert (sig.status.value, sig.reason) == ("fail", "BAD_CHECKPOINT"), t.to_dict()
+    assert sig.detail == f"ORIGIN_MISMATCH: origin {ORIGIN!r}, expected '{NAME}/other'"

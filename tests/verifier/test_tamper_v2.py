@@ -310,6 +310,16 @@ def c_window_past_the_device_head(b: Built) -> bytes:
     return built.good
 
 
+@case("FAIL", "BAD_PROOF", real=False)
+def c_window_past_the_last_batch_and_no_head_proven(b: Built) -> bytes:
+    """No device head is proven, so nothing says whether later batches exist: the window's
+    end is undecided (beside the failed proof), not merely open."""
+    built = tw.finish(tw.synthetic(4), window=(T0 + 2 * SEC, T0 + 9 * SEC))
+    x = built.b.index
+    assert x is not None
+    return edit_index(built, device_value=x.vehicle_value, device_siblings=x.vehicle_siblings)
+
+
 @case("FAIL", "WINDOW_NOT_COVERED", real=False)
 def c_segment_stops_before_the_device_head(b: Built) -> bytes:
     w = tw.synthetic(4)
