@@ -95,6 +95,11 @@ class NotaryError(Exception):
         self.message = message
         self.fields: dict[str, Any] = fields
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copy and pickle as itself: `args` holds only the message, which is not enough to
+        call a subclass again (a worker process that raises BadData must hand it back)."""
+        return (_rebuild, (type(self), self.reason, self.message, self.fields))
+
     def to_dict(self) -> dict[str, Any]:
         """The structured form used in transcripts, quarantine rows and API errors."""
         out: dict[str, Any] = {"reason": str(self.reason), "message": self.message}
@@ -104,6 +109,14 @@ class NotaryError(Exception):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}"
+
+
+def _rebuild(
+    cls: type[NotaryError], reason: Reason, message: str, fields: dict[str, Any]
+) -> NotaryError:
+    err = cls.__new__(cls)
+    NotaryError.__init__(err, reason, message, **fields)
+    return err
 
 
 class BadData(NotaryError):

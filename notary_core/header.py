@@ -256,8 +256,7 @@ def _validate(h: BatchHeader) -> None:
     if h.version not in HEADER_VERSIONS:
         problems.append("version")
     elif h.version >= 2:
-        total = -1 if h.counts is None else sum(sum(c.values()) for c in h.counts.values())
-        if total != h.record_count:
+        if h.counts is None or sum(sum(c.values()) for c in h.counts.values()) != h.record_count:
             problems.append("counts")
     elif h.counts is not None or h.beacon is not None:
         problems.append("counts or beacon in a version-1 header")
