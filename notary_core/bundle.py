@@ -348,7 +348,7 @@ class SignedBundle:
 
 def _envelope(data: bytes) -> tuple[int, bytes]:
     """(file version, COSE_Sign1 bytes) of a bundle file; UNREADABLE if it is none (§12.2)."""
-    if len(data) > MAX_BUNDLE_SIZE + len(MAGIC) + 1:
+    if len(data) > MAX_BUNDLE_SIZE:  # the file, magic and version included (§8)
         raise too_large("evidence bundle", len(data), MAX_BUNDLE_SIZE)
     if data.startswith(MAGIC):
         if len(data) <= len(MAGIC):
