@@ -96,9 +96,10 @@ class NotaryError(Exception):
         self.fields: dict[str, Any] = fields
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Copy and pickle as itself: `args` holds only the message, which is not enough to
-        call a subclass again (a worker process that raises BadData must hand it back)."""
-        return (_rebuild, (type(self), self.reason, self.message, self.fields))
+        """Copy and pickle as itself, every attribute kept: the default calls the class
+        again with `args`, the message alone, which no subclass's `__init__` takes (a worker
+        process that raises BadData must hand it back whole)."""
+        return (_uninitialised, (type(self), self.args), self.__dict__)
 
     def to_dict(self) -> dict[str, Any]:
         """The structured form used in transcripts, quarantine rows and API errors."""
@@ -111,11 +112,10 @@ class NotaryError(Exception):
         return f"{self.reason}: {self.message}"
 
 
-def _rebuild(
-    cls: type[NotaryError], reason: Reason, message: str, fields: dict[str, Any]
-) -> NotaryError:
+def _uninitialised(cls: type[NotaryError], args: tuple[Any, ...]) -> NotaryError:
+    """An error of `cls` with `args`, its attributes to be restored from the pickled state."""
     err = cls.__new__(cls)
-    NotaryError.__init__(err, reason, message, **fields)
+    err.args = args
     return err
 
 

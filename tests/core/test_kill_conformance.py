@@ -176,7 +176,10 @@ def test_one_matching_case_is_a_pass_and_the_usage_names_the_suite(
     assert "the following arguments are required: SUITE" in capsys.readouterr().err
 
 
-def test_the_help_names_each_suite_and_its_format(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_help_names_each_suite_and_its_format(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per suite, whatever the terminal
     with pytest.raises(SystemExit) as e:
         conformance.main(["--help"])
     assert e.value.code == 0

@@ -17,6 +17,7 @@ from notary_core import cbor, cose, header, limits
 from notary_core import records as r
 from notary_core.errors import BadData, NotaryError, Reason, Unreachable
 from tests.core.factories import signer, template
+from tests.core.test_kill_header_fields import _map
 
 SIGNER = signer()
 HEADER = template(key_id=SIGNER.kid)
@@ -82,11 +83,6 @@ def test_a_batch_header_that_is_no_proper_cbor_is_named_batch_header() -> None:
              "cyclic data structure detected but value sharing is disabled")  # fmt: skip
 
 
-def _map(h: header.BatchHeader) -> dict[Any, Any]:
-    m: dict[Any, Any] = cbor.loads(h.to_cbor(), limits.MAX_HEADER_SIZE, "batch header")
-    return m
-
-
 def test_counts_of_exactly_the_stream_limit_are_read() -> None:
     counts = {f"s{i}": {0: 1} for i in range(limits.MAX_STREAMS_PER_BATCH)}
     m = _map(HEADER)
@@ -129,16 +125,27 @@ def test_an_error_carries_its_message_as_its_exception_argument() -> None:
     assert str(e) == "MALFORMED: the words"
 
 
+class _Refusal(NotaryError):
+    """A subclass with its own arguments and an attribute of its own, as the witness has."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(Reason.STALE_SIZE, message)
+        self.status = status
+
+
 @pytest.mark.parametrize(
     "err",
     [
         BadData(Reason.MALFORMED, "the words", size=3, key=b"\x01"),
         Unreachable("no checkpoint", what="a batch"),
+        _Refusal(409, "older than what I cosigned"),
     ],
 )
 def test_an_error_copies_and_pickles_as_itself(err: NotaryError) -> None:
-    """A worker process hands its refusal back whole: class, reason, words and fields."""
+    """A worker process hands its refusal back whole: class, reason, words, fields and every
+    attribute of its own."""
     for twin in (copy.copy(err), copy.deepcopy(err), pickle.loads(pickle.dumps(err))):
         assert type(twin) is type(err)
         assert (twin.reason, twin.message, twin.fields) == (err.reason, err.message, err.fields)
         assert twin.args == err.args and str(twin) == str(err)
+        assert vars(twin) == vars(err)

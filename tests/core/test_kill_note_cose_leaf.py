@@ -1,10 +1,9 @@
-"""What the mutation run left open in signed notes, COSE, log leaves and the conformance tool:
+"""What the mutation run left open in signed notes, COSE and log leaves:
 a note at exactly its size bound, text split from signatures at the *last* blank line (also
 one at the very start), a signature line with a second space refused for its blob, origins
 that hold any character but a line break, a verifier key's base64 errors by their words, the
 memo of protected headers actually read, leaf-event CBOR errors naming the event, a version-1
-access event with a key 0, and the tool's help naming the merkle suite (mutation run,
-docs/testing.md)."""
+access event with a key 0 (mutation run, docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from notary_core import cbor, checkpoint, conformance, cose, limits
+from notary_core import cbor, checkpoint, cose, limits
 from notary_core.checkpoint import Checkpoint, NoteVerifier
 from notary_core.errors import BadData, Reason
 from notary_core.logleaf import AccessEvent, LeafType, RegistryEvent
@@ -113,14 +112,3 @@ def test_a_version_1_access_event_with_a_key_0_is_refused() -> None:
     leaf = _leaf(LeafType.ACCESS_EVENT, {0: 0, **ACCESS_V1})
     _refused(Reason.MALFORMED, "access event keys", AccessEvent.from_leaf, leaf)
     assert AccessEvent.from_leaf(_leaf(LeafType.ACCESS_EVENT, ACCESS_V1)).subject == "g1"
-
-
-def test_the_tool_help_names_the_merkle_suite_and_its_format(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-    with pytest.raises(SystemExit) as e:
-        conformance.main(["--help"])
-    assert e.value.code == 0
-    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
-    assert "merkle RFC 6962/9162 Merkle vectors (rfc6962-merkle-vectors/1)" in lines
